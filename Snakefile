@@ -1,0 +1,20 @@
+# sslinv: why do self-supervised models transfer?
+# The table of contents of the workflow; every stage lives in workflow/rules/.
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/pretrain.smk"
+include: "workflow/rules/features.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        get_final_output(),

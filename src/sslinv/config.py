@@ -1,0 +1,156 @@
+"""Loading and checking the experiment config.
+
+The config is the experiment: a wrong key or value must stop the run before any job starts,
+with a message that names the key and says how to fix it. The JSON Schema
+(``workflow/schemas/config.schema.yaml``) checks shapes and fills defaults; the semantic
+checks below catch what a schema cannot (a variant naming an unknown augmentation, a
+pre-training dataset that is not declared, a model name used twice).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+BASELINE_NAMES = ("random", "supervised")
+SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
+
+
+class ConfigError(ValueError):
+    """A config problem a user can fix by editing the YAML."""
+
+
+def _with_defaults(validator_class: type) -> type:
+    """Extend a validator so that validating also fills ``default`` values in place."""
+    validate_properties = validator_class.VALIDATORS["properties"]
+
+    def set_defaults(validator, properties, instance, schema):
+        if isinstance(instance, dict):
+            for name, sub in properties.items():
+                if "default" in sub and name not in instance:
+                    instance[name] = copy.deepcopy(sub["default"])
+        yield from validate_properties(validator, properties, instance, schema)
+
+    return jsonschema.validators.extend(validator_class, {"properties": set_defaults})
+
+
+_DefaultFillingValidator = _with_defaults(jsonschema.Draft202012Validator)
+
+
+def load_schema(path: str | Path | None = None) -> dict:
+    """Read the config schema (YAML)."""
+    return yaml.safe_load(Path(path or SCHEMA_PATH).read_text())
+
+
+def _key(path) -> str:
+    return ".".join(str(p) for p in path) or "<top level>"
+
+
+def _describe(error: jsonschema.ValidationError) -> str:
+    """Turn a schema error into one sentence naming the key and the fix."""
+    where = _key(error.absolute_path)
+    if error.validator == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        extra = sorted(set(error.instance) - set(allowed)) if isinstance(error.instance, dict) else []
+        names = ", ".join(f"'{_key([*error.absolute_path, e])}'" for e in extra)
+        hint = f"; allowed keys here: {', '.join(allowed)}" if allowed else ""
+        return f"unknown config key {names}{hint}. Fix the spelling or remove it."
+    if error.validator == "required":
+        return f"config section '{where}' is missing a required key: {error.message}."
+    if error.validator in ("enum", "const"):
+        options = error.validator_value if error.validator == "enum" else [error.validator_value]
+        return f"config value '{where}' = {error.instance!r} is not one of {options}."
+    return f"config value '{where}' is invalid: {error.message}."
+
+
+def _deepest(error: jsonschema.ValidationError) -> jsonschema.ValidationError:
+    """Pick the most specific error inside if/then/allOf wrappers."""
+    while error.context:
+        error = max(error.context, key=lambda e: len(e.absolute_path))
+    return error
+
+
+def validate(config: Mapping[str, Any], schema: dict | None = None) -> dict:
+    """Return a checked copy of ``config`` with defaults filled; raise ConfigError otherwise."""
+    checked = copy.deepcopy(dict(config))
+    validator = _DefaultFillingValidator(schema or load_schema())
+    errors = sorted(validator.iter_errors(checked), key=lambda e: list(map(str, e.path)))
+    if errors:
+        messages = sorted({_describe(_deepest(e)) for e in errors})
+        raise ConfigError("invalid config:\n  - " + "\n  - ".join(messages))
+    _check_semantics(checked)
+    return checked
+
+
+def _check_semantics(config: dict) -> None:
+    from sslinv.augment import build_augmentation
+
+    datasets = config["datasets"]
+    pretrain = config["pretrain"]
+    if pretrain["dataset"] not in datasets:
+        raise ConfigError(
+            f"config value 'pretrain.dataset' = {pretrain['dataset']!r} is not a declared "
+            f"dataset; declared: {', '.join(datasets)}."
+        )
+    for name, spec in pretrain["variants"].items():
+        if name in BASELINE_NAMES:
+            raise ConfigError(
+                f"pretrain variant '{name}' clashes with the baseline of that name; rename it."
+            )
+        try:
+            build_augmentation(spec)
+        except ValueError as err:
+            raise ConfigError(f"config 'pretrain.variants.{name}': {err}") from None
+    try:
+        build_augmentation(config["baselines"]["supervised"]["augmentations"])
+    except ValueError as err:
+        raise ConfigError(f"config 'baselines.supervised.augmentations': {err}") from None
+    for name in config["features"]["datasets"]:
+        if name not in datasets:
+            raise ConfigError(
+                f"config 'features.datasets' names unknown dataset {name!r}; "
+                f"declared: {', '.join(datasets)}."
+            )
+
+
+def load_config(path: str | Path, overrides: Mapping[str, Any] | None = None) -> dict:
+    """Read a YAML config, merge ``overrides`` on top, validate and fill defaults."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file {path} does not exist")
+    config = yaml.safe_load(path.read_text()) or {}
+    if overrides:
+        config = deep_merge(config, overrides)
+    return validate(config)
+
+
+def deep_merge(base: Mapping[str, Any], update: Mapping[str, Any]) -> dict:
+    """Merge nested mappings the way Snakemake merges ``--config`` over ``configfile``."""
+    merged = copy.deepcopy(dict(base))
+    for key, value in update.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def model_names(config: Mapping[str, Any]) -> list[str]:
+    """Every model the workflow trains or builds: variants first, then baselines."""
+    names = list(config["pretrain"]["variants"])
+    baselines = config["baselines"]
+    if baselines["random"]:
+        names.append("random")
+    if baselines["supervised"]["enabled"]:
+        names.append("supervised")
+    return names
+
+
+def feature_datasets(config: Mapping[str, Any]) -> list[str]:
+    """Datasets whose splits get frozen features (all of them unless the config narrows it)."""
+    return list(config["features"]["datasets"]) or list(config["datasets"])

@@ -1,0 +1,229 @@
+"""Dataset kinds and the prepared-split format every later stage reads.
+
+A prepared split is a folder ``{data_root}/{dataset}/{split}/`` holding ``images.npy``
+(uint8, N x H x W x 3, memory-mappable) and ``latents.csv`` (one row per image: ``label``
+and any other known factor). Each dataset kind only has to produce that; pre-training,
+feature extraction and probes never need to know where the pixels came from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+
+from sslinv.io import save_csv, save_npy
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".ppm", ".tif", ".tiff", ".webp")
+LABELLED_SPLITS = ("train", "val", "test")
+GROUP_PREFIX = "groups_"
+
+
+class DatasetError(ValueError):
+    """Missing, empty or unreadable input data, with the fix in the message."""
+
+
+def dataset_splits(spec: Mapping[str, Any]) -> list[str]:
+    """Every split a dataset of this kind prepares."""
+    if spec["kind"] == "scenes":
+        groups = [GROUP_PREFIX + factor for factor in spec["factors"]]
+        return ["pretrain", *LABELLED_SPLITS, *groups]
+    return list(LABELLED_SPLITS)
+
+
+def pretrain_split(spec: Mapping[str, Any]) -> str:
+    """The split pre-training reads: the unlabelled renders, or a labelled dataset's train."""
+    return "pretrain" if spec["kind"] == "scenes" else "train"
+
+
+def feature_splits(spec: Mapping[str, Any]) -> list[str]:
+    """Splits that get frozen features: everything but the (large) pre-training renders."""
+    return [s for s in dataset_splits(spec) if s != "pretrain"]
+
+
+def split_seed(seed: int, split: str) -> int:
+    """An independent, stable seed per (dataset seed, split name)."""
+    words = [seed, *split.encode()]
+    return int(np.random.SeedSequence(words).generate_state(1)[0])
+
+
+# --------------------------------------------------------------------------- preparing
+
+
+def prepare_split(
+    name: str,
+    spec: Mapping[str, Any],
+    split: str,
+    image_size: int,
+    out_dir: str | Path,
+    *,
+    device: str | torch.device = "cpu",
+) -> None:
+    """Write ``images.npy`` and ``latents.csv`` of one split of dataset ``name``."""
+    if split not in dataset_splits(spec):
+        raise DatasetError(
+            f"dataset '{name}' (kind {spec['kind']}) has no split '{split}'; "
+            f"it has: {', '.join(dataset_splits(spec))}"
+        )
+    kind = spec["kind"]
+    if kind == "scenes":
+        images, latents = _scenes_split(spec, split, image_size, device)
+    elif kind == "digits":
+        images, latents = _labelled_split(*load_digits(image_size), spec, split)
+    elif kind == "imagefolder":
+        paths, labels, classes = scan_imagefolder(spec["root"], dataset=name)
+        keep = _split_indices(labels, spec, split)
+        images = decode_images([paths[i] for i in keep], image_size)
+        latents = pd.DataFrame({"label": labels[keep], "path": [str(paths[i]) for i in keep]})
+        latents["class_name"] = [classes[i] for i in labels[keep]]
+    else:  # the schema rejects other kinds; this guards direct API use
+        raise DatasetError(f"unknown dataset kind {kind!r}")
+    write_split(out_dir, images, latents)
+
+
+def write_split(out_dir: str | Path, images: np.ndarray, latents: pd.DataFrame) -> None:
+    """Save a prepared split (images first, so latents.csv marks a complete folder)."""
+    if images.dtype != np.uint8 or images.ndim != 4 or images.shape[-1] != 3:
+        raise ValueError(f"images must be uint8 N x H x W x 3, got {images.dtype} {images.shape}")
+    if len(images) != len(latents):
+        raise ValueError(f"{len(images)} images but {len(latents)} latent rows")
+    out_dir = Path(out_dir)
+    save_npy(out_dir / "images.npy", images)
+    save_csv(out_dir / "latents.csv", latents.reset_index(drop=True))
+
+
+def _scenes_split(
+    spec: Mapping[str, Any], split: str, image_size: int, device: str | torch.device
+) -> tuple[np.ndarray, pd.DataFrame]:
+    from sslinv import scenes
+
+    seed = split_seed(spec["seed"], split)
+    if split.startswith(GROUP_PREFIX):
+        factor = split[len(GROUP_PREFIX) :]
+        latents = scenes.factor_groups(spec["group_count"], spec["group_views"], factor, seed)
+    else:
+        latents = scenes.sample_latents(spec[split], seed)
+    images = scenes.render(latents, image_size, antialias=spec["antialias"], device=device)
+    return images, latents
+
+
+def load_digits(image_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's 8x8 handwritten digits, upsampled to ``image_size`` RGB (ships offline)."""
+    from sklearn.datasets import load_digits as sk_load_digits
+
+    bunch = sk_load_digits()
+    gray = torch.from_numpy(bunch.images.astype(np.float32) / 16.0)[:, None]
+    big = F.interpolate(gray, size=(image_size, image_size), mode="bilinear", align_corners=False)
+    rgb = (big.clamp(0, 1) * 255).round().to(torch.uint8).repeat(1, 3, 1, 1)
+    return rgb.permute(0, 2, 3, 1).numpy(), bunch.target.astype(np.int64)
+
+
+def _split_indices(labels: np.ndarray, spec: Mapping[str, Any], split: str) -> np.ndarray:
+    """Seeded, stratified train/val/test indices, sorted so files keep a stable order."""
+    from sklearn.model_selection import train_test_split
+
+    index = np.arange(len(labels))
+    test_fraction, val_fraction = spec["test_fraction"], spec["val_fraction"]
+    if test_fraction + val_fraction >= 1:
+        raise DatasetError("val_fraction + test_fraction must leave some training data (< 1)")
+    rest, test = train_test_split(
+        index, test_size=test_fraction, stratify=labels, random_state=spec["seed"]
+    )
+    train, val = train_test_split(
+        rest,
+        test_size=val_fraction / (1 - test_fraction),
+        stratify=labels[rest],
+        random_state=spec["seed"],
+    )
+    return np.sort({"train": train, "val": val, "test": test}[split])
+
+
+def _labelled_split(
+    images: np.ndarray, labels: np.ndarray, spec: Mapping[str, Any], split: str
+) -> tuple[np.ndarray, pd.DataFrame]:
+    keep = _split_indices(labels, spec, split)
+    return images[keep], pd.DataFrame({"label": labels[keep]})
+
+
+def scan_imagefolder(root: str | Path, *, dataset: str = "imagefolder") -> tuple:
+    """List (paths, labels, class names) of a root folder with one subfolder per class."""
+    root = Path(root).expanduser()
+    fix = (
+        f"point 'datasets.{dataset}.root' in the config at a folder with one subfolder of "
+        "images per class (root/<class>/<image>.png)"
+    )
+    if not root.is_dir():
+        raise DatasetError(f"imagefolder root '{root}' of dataset '{dataset}' does not exist; {fix}")
+    classes = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    paths, labels = [], []
+    for index, name in enumerate(classes):
+        files = sorted(
+            p for p in (root / name).rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS
+        )
+        paths += files
+        labels += [index] * len(files)
+    if not paths:
+        raise DatasetError(f"imagefolder root '{root}' of dataset '{dataset}' has no images; {fix}")
+    if len(classes) < 2:
+        raise DatasetError(
+            f"imagefolder root '{root}' of dataset '{dataset}' has {len(classes)} class folder; "
+            "a labelled dataset needs at least 2"
+        )
+    return paths, np.asarray(labels, dtype=np.int64), classes
+
+
+def decode_images(paths: Sequence[Path], image_size: int) -> np.ndarray:
+    """Decode, resize the shorter side to ``image_size`` and centre-crop, as uint8 RGB."""
+    from PIL import Image, UnidentifiedImageError
+
+    out = np.empty((len(paths), image_size, image_size, 3), dtype=np.uint8)
+    for i, path in enumerate(paths):
+        try:
+            with Image.open(path) as img:
+                img = img.convert("RGB")
+                scale = image_size / min(img.size)
+                size = (max(image_size, round(img.width * scale)), max(image_size, round(img.height * scale)))
+                img = img.resize(size, Image.BILINEAR)
+                left, top = (img.width - image_size) // 2, (img.height - image_size) // 2
+                out[i] = np.asarray(img.crop((left, top, left + image_size, top + image_size)))
+        except (UnidentifiedImageError, OSError) as err:
+            raise DatasetError(
+                f"cannot read image '{path}' ({err}); delete or replace the corrupt file"
+            ) from None
+    return out
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def load_split(data_dir: str | Path, split: str | None = None) -> tuple[np.ndarray, pd.DataFrame]:
+    """Open a prepared split: memory-mapped uint8 images and the latents table."""
+    folder = Path(data_dir) / split if split else Path(data_dir)
+    images_path, latents_path = folder / "images.npy", folder / "latents.csv"
+    for path in (images_path, latents_path):
+        if not path.is_file():
+            raise DatasetError(
+                f"prepared split file '{path}' is missing; build it with "
+                f"`snakemake {path}` (or run the workflow)"
+            )
+    try:
+        images = np.load(images_path, mmap_mode="r")
+    except ValueError as err:
+        raise DatasetError(f"'{images_path}' is not a valid .npy file ({err}); delete it") from None
+    latents = pd.read_csv(latents_path)
+    if len(images) != len(latents):
+        raise DatasetError(
+            f"'{folder}' has {len(images)} images but {len(latents)} latent rows; delete the "
+            "folder and rerun"
+        )
+    return images, latents
+
+
+def to_tensor(images: np.ndarray, device: str | torch.device = "cpu") -> torch.Tensor:
+    """uint8 N x H x W x 3 -> uint8 tensor N x 3 x H x W on ``device`` (kept as bytes)."""
+    return torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).contiguous().to(device)

@@ -1,0 +1,1 @@
+"""Networks: ResNet backbones, the MoCo-v2 objective and the supervised baseline."""

@@ -1,0 +1,214 @@
+"""The optimisation loop shared by MoCo-v2 and the supervised baseline.
+
+One loop, so both models get the same budget (steps, batch, schedule) and the same
+reliability: progress in the log, a resumable state file written periodically and on
+SIGTERM/SIGUSR1 (SLURM time limits, pre-emption), and a loud stop on a non-finite loss.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from sslinv.device import autocast
+from sslinv.io import atomic_path
+
+log = logging.getLogger(__name__)
+
+# An objective maps (uint8 image batch, labels or None, generator) to (loss, metrics).
+Objective = Callable[[torch.Tensor, torch.Tensor | None, torch.Generator], tuple]
+
+
+class TrainingError(RuntimeError):
+    """Training cannot go on (non-finite loss, incompatible state file)."""
+
+
+class Interrupted(RuntimeError):
+    """A termination signal arrived; the state was saved and a rerun resumes from it."""
+
+
+@dataclass
+class Schedule:
+    """SGD with linear warm-up then cosine decay to zero, per step (MoCo-v2's schedule)."""
+
+    lr: float
+    total_steps: int
+    warmup_steps: int = 0
+
+    def __call__(self, step: int) -> float:
+        if step < self.warmup_steps:
+            return self.lr * (step + 1) / self.warmup_steps
+        progress = (step - self.warmup_steps) / max(1, self.total_steps - self.warmup_steps)
+        return self.lr * 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+
+
+@dataclass
+class TrainResult:
+    steps: int
+    history: list[dict] = field(default_factory=list)
+    wall_time: float = 0.0
+    images_per_s: float = 0.0
+
+    def tail_mean(self, key: str, fraction: float = 0.1) -> float:
+        """Mean of a metric over the last ``fraction`` of steps (the 'final' value)."""
+        values = [h[key] for h in self.history if key in h]
+        n = max(1, math.ceil(len(values) * fraction))
+        return float(sum(values[-n:]) / n) if values else float("nan")
+
+
+class _SignalFlag:
+    """Remember SIGTERM/SIGUSR1 so the loop can save state at a step boundary."""
+
+    SIGNALS = tuple(s for s in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGUSR1", None)) if s)
+
+    def __init__(self) -> None:
+        self.received: int | None = None
+        self._previous: dict = {}
+
+    def __enter__(self) -> _SignalFlag:
+        for sig in self.SIGNALS:
+            try:
+                self._previous[sig] = signal.signal(sig, self._handle)
+            except ValueError:  # not the main thread: leave signals alone
+                pass
+        return self
+
+    def _handle(self, signum, frame) -> None:
+        self.received = signum
+
+    def __exit__(self, *exc) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+
+def train(
+    model: nn.Module,
+    objective: Objective,
+    images: torch.Tensor,
+    labels: torch.Tensor | None,
+    *,
+    epochs: int,
+    batch_size: int,
+    lr: float,
+    momentum: float = 0.9,
+    weight_decay: float = 1e-4,
+    warmup_epochs: float = 0.0,
+    seed: int = 0,
+    state_path: str | Path | None = None,
+    fingerprint: str = "",
+    checkpoint_every: int = 100,
+    log_every: int = 10,
+) -> TrainResult:
+    """Optimise ``model`` through ``objective`` over ``images`` (uint8 N x 3 x H x W).
+
+    The data order of epoch e is a permutation seeded by (seed, e) and every augmentation
+    draws from one generator whose state is checkpointed, so a resumed run sees the same
+    batches and views as an uninterrupted one.
+    """
+    n = images.shape[0]
+    if n < batch_size:
+        raise TrainingError(
+            f"the pre-training split has {n} images, fewer than one batch of {batch_size}; "
+            "lower pretrain.batch_size or render more images"
+        )
+    steps_per_epoch = n // batch_size
+    total = epochs * steps_per_epoch
+    schedule = Schedule(lr, total, round(warmup_epochs * steps_per_epoch))
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
+    generator = torch.Generator().manual_seed(seed)
+    result = TrainResult(steps=total)
+    start_step, elapsed_before = 0, 0.0
+    if state_path is not None and Path(state_path).is_file():
+        start_step, elapsed_before = _load_state(state_path, model, optimizer, generator,
+                                                 result, fingerprint)
+        log.info("resumed from %s at step %d/%d", state_path, start_step, total)
+    model.train()
+    device = images.device
+    started = time.perf_counter()
+    with _SignalFlag() as flag:
+        for step in range(start_step, total):
+            epoch, within = divmod(step, steps_per_epoch)
+            order = torch.randperm(n, generator=torch.Generator().manual_seed(seed * 100003 + epoch))
+            index = order[within * batch_size : (within + 1) * batch_size].to(device)
+            for group in optimizer.param_groups:
+                group["lr"] = schedule(step)
+            with autocast(device):
+                loss, metrics = objective(images[index], None if labels is None else labels[index],
+                                          generator)
+            if not torch.isfinite(loss):
+                raise TrainingError(
+                    f"the loss became {loss.item()} at step {step} (epoch {epoch}); lower "
+                    "pretrain.optimizer.lr or add warm-up (pretrain.optimizer.warmup_epochs). "
+                    "No checkpoint was written."
+                )
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            record = {"step": step + 1, "lr": schedule(step)}
+            record.update({k: float(v) for k, v in metrics.items()})
+            result.history.append(record)
+            done = step + 1
+            if done % log_every == 0 or done == total:
+                _log_progress(record, done, total, start_step, started, batch_size, epoch)
+            interrupted = flag.received is not None
+            if state_path is not None and (done % checkpoint_every == 0 or interrupted) and done < total:
+                _save_state(state_path, model, optimizer, generator, result, fingerprint,
+                            done, elapsed_before + time.perf_counter() - started)
+            if interrupted:
+                raise Interrupted(
+                    f"received signal {flag.received} at step {done}/{total}; state saved to "
+                    f"{state_path}, rerun the job to resume"
+                )
+    result.wall_time = elapsed_before + time.perf_counter() - started
+    result.images_per_s = total * batch_size / max(result.wall_time, 1e-9)
+    return result
+
+
+def _log_progress(record: dict, done: int, total: int, start_step: int, started: float,
+                  batch_size: int, epoch: int) -> None:
+    elapsed = time.perf_counter() - started
+    rate = (done - start_step) * batch_size / max(elapsed, 1e-9)
+    eta = (total - done) * batch_size / max(rate, 1e-9)
+    metrics = " ".join(f"{k} {v:.4f}" for k, v in record.items() if k not in ("step", "lr"))
+    log.info("step %d/%d epoch %d %s lr %.4f | %.0f img/s | ETA %s", done, total, epoch + 1,
+             metrics, record["lr"], rate, time.strftime("%H:%M:%S", time.gmtime(eta)))
+
+
+def _save_state(path, model, optimizer, generator, result, fingerprint, step, elapsed) -> None:
+    state = {
+        "fingerprint": fingerprint,
+        "step": step,
+        "elapsed": elapsed,
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "generator": generator.get_state(),
+        "torch_rng": torch.get_rng_state(),
+        "history": result.history,
+    }
+    with atomic_path(path, suffix=".pt") as tmp:
+        torch.save(state, tmp)
+
+
+def _load_state(path, model, optimizer, generator, result, fingerprint) -> tuple[int, float]:
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # a truncated or foreign file: say which and what to do
+        raise TrainingError(f"cannot read resume state '{path}' ({err}); delete it to start over") from None
+    if state.get("fingerprint") != fingerprint:
+        log.warning("ignoring resume state %s: it belongs to a different configuration", path)
+        return 0, 0.0
+    model.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    generator.set_state(state["generator"])
+    torch.set_rng_state(state["torch_rng"])
+    result.history = list(state["history"])
+    return int(state["step"]), float(state["elapsed"])

@@ -1,0 +1,33 @@
+# Frozen features: one job per model x dataset writes every split of that dataset.
+
+for _dataset in FEATURE_DATASETS:
+
+    rule:
+        name:
+            f"features_{_dataset}"
+        input:
+            encoder="results/models/{model}/encoder.safetensors",
+            meta="results/models/{model}/meta.json",
+            data=feature_inputs(_dataset),
+        output:
+            **feature_outputs(_dataset),
+        log:
+            f"results/logs/features/{{model}}/{_dataset}.log",
+        benchmark:
+            f"results/benchmarks/features/{{model}}/{_dataset}.tsv"
+        conda:
+            ENV
+        threads: 4
+        resources:
+            mem_mb=4000,
+            runtime=60,
+            gpu=get_gpus,
+        params:
+            splits=" ".join(feature_splits(config["datasets"][_dataset])),
+            batch_size=config["features"]["batch_size"],
+            device=get_device(),
+        shell:
+            "sslinv features --model $(dirname {input.encoder}) --data $(dirname $(dirname {input.data[0]}))"
+            " --splits {params.splits} --out $(dirname {output.features[0]})"
+            " --batch-size {params.batch_size} --threads {threads} --device {params.device}"
+            " > {log} 2>&1"

@@ -1,0 +1,28 @@
+# Pre-training: one MoCo-v2 model per augmentation variant, plus the baselines.
+
+
+rule pretrain:
+    input:
+        unpack(get_pretrain_data),
+    output:
+        encoder="results/models/{model}/encoder.safetensors",
+        meta="results/models/{model}/meta.json",
+    log:
+        "results/logs/pretrain/{model}.log",
+    benchmark:
+        "results/benchmarks/pretrain/{model}.tsv"
+    conda:
+        ENV
+    threads: 8
+    resources:
+        mem_mb=8000,
+        runtime=720,
+        gpu=get_gpus,
+    params:
+        kind=get_model_kind,
+        spec=get_model_spec,
+        device=get_device(),
+    shell:
+        "sslinv pretrain --kind {params.kind} --spec {params.spec:q}"
+        " --data $(dirname {input.images}) --out $(dirname {output.encoder})"
+        " --threads {threads} --device {params.device} > {log} 2>&1"

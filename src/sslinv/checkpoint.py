@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import SafetensorsError
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from sslinv.io import atomic_path, load_json, save_json
@@ -36,7 +36,9 @@ def save_encoder(model_dir: str | Path, backbone: Backbone, meta: Mapping[str, A
     save_json(model_dir / META_FILE, {**meta, "backbone": backbone.config})
 
 
-def load_encoder(model_dir: str | Path, device: str | torch.device = "cpu") -> tuple[Backbone, dict]:
+def load_encoder(
+    model_dir: str | Path, device: str | torch.device = "cpu"
+) -> tuple[Backbone, dict]:
     """Rebuild the backbone from ``meta.json`` and load its weights strictly, in eval mode."""
     model_dir = Path(model_dir)
     weights, meta_path = model_dir / ENCODER_FILE, model_dir / META_FILE
@@ -50,8 +52,10 @@ def load_encoder(model_dir: str | Path, device: str | torch.device = "cpu") -> t
     backbone = build_backbone(meta["backbone"])
     try:
         state = load_file(str(weights))
-    except (SafetensorsError, OSError) as err:
-        raise CheckpointError(f"cannot read checkpoint '{weights}' ({err}); delete it and rerun") from None
+    except (SafetensorError, OSError) as err:
+        raise CheckpointError(
+            f"cannot read checkpoint '{weights}' ({err}); delete it and rerun"
+        ) from None
     load_strict(backbone.net, state, source=str(weights))
     return backbone.to(device).eval(), meta
 
@@ -69,11 +73,14 @@ def load_strict(module: torch.nn.Module, state: Mapping[str, torch.Tensor], sour
         if unexpected:
             parts.append(f"unexpected keys: {_few(unexpected)}")
         if wrong:
-            parts.append("wrong shapes: " + _few(
-                [f"{k} {tuple(state[k].shape)} != {tuple(own[k].shape)}" for k in wrong]))
+            parts.append(
+                "wrong shapes: "
+                + _few([f"{k} {tuple(state[k].shape)} != {tuple(own[k].shape)}" for k in wrong])
+            )
         raise CheckpointError(
             f"checkpoint '{source}' does not fit the configured backbone ("
-            + "; ".join(parts) + "). Check pretrain.backbone (arch, width, stem) against it."
+            + "; ".join(parts)
+            + "). Check pretrain.backbone (arch, width, stem) against it."
         )
     module.load_state_dict(state, strict=True)
 

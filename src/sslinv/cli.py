@@ -38,34 +38,38 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_data(args: argparse.Namespace) -> None:
-    from sslinv.datasets import prepare_split
+    from sslinv.datasets import prepare_dataset
     from sslinv.device import resolve_device
 
-    spec = _spec(args.spec)
-    prepare_split(args.dataset, spec, args.split, args.image_size, args.out,
-                  device=resolve_device(args.device))
-
-
-def cmd_contact_sheet(args: argparse.Namespace) -> None:
-    from sslinv.datasets import load_split
-    from sslinv.scenes import contact_sheet
-
-    images, latents = load_split(args.data)
-    n = min(len(images), args.columns * args.rows)
-    labels = None
-    if args.label_column and args.label_column in latents:
-        labels = [str(v) for v in latents[args.label_column].to_numpy()[:n]]
-    contact_sheet(images[:n], args.out, columns=args.columns, scale=args.scale, labels=labels)
+    prepare_dataset(
+        args.dataset,
+        _spec(args.spec),
+        args.splits,
+        args.image_size,
+        args.out,
+        device=resolve_device(args.device),
+    )
 
 
 def cmd_pretrain(args: argparse.Namespace) -> None:
     from sslinv.device import resolve_device
     from sslinv.pretrain import build_model
 
-    meta = build_model(args.kind, _spec(args.spec), args.data, args.out,
-                       device=resolve_device(args.device))
-    summary = {k: meta[k] for k in ("final_loss", "final_top1", "knn_top1", "knn_majority",
-                                    "images_per_s", "wall_time_s") if k in meta}
+    meta = build_model(
+        args.kind, _spec(args.spec), args.data, args.out, device=resolve_device(args.device)
+    )
+    summary = {
+        k: meta[k]
+        for k in (
+            "final_loss",
+            "final_top1",
+            "knn_top1",
+            "knn_majority",
+            "images_per_s",
+            "wall_time_s",
+        )
+        if k in meta
+    }
     logging.getLogger("sslinv").info("finished %s: %s", args.out, json.dumps(summary))
 
 
@@ -76,32 +80,23 @@ def cmd_features(args: argparse.Namespace) -> None:
 
     device = resolve_device(args.device)
     encoder, _ = load_encoder(args.model, device)
-    extract_splits(encoder, args.data, args.splits, args.out, batch_size=args.batch_size,
-                   device=device)
+    extract_splits(
+        encoder, args.data, args.splits, args.out, batch_size=args.batch_size, device=device
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sslinv", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="stage", required=True)
 
-    p = sub.add_parser("data", help="prepare one split of a dataset (render, convert, index)")
+    p = sub.add_parser("data", help="prepare splits of a dataset (render, convert) + sheets")
     p.add_argument("--dataset", required=True)
-    p.add_argument("--split", required=True)
+    p.add_argument("--splits", nargs="+", required=True)
     p.add_argument("--spec", required=True, help="the dataset's config entry as JSON")
     p.add_argument("--image-size", type=int, required=True)
-    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--out", type=Path, required=True, help="dataset folder (one subfolder a split)")
     _common(p)
     p.set_defaults(func=cmd_data)
-
-    p = sub.add_parser("contact-sheet", help="a PNG grid of a prepared split")
-    p.add_argument("--data", type=Path, required=True, help="prepared split folder")
-    p.add_argument("--out", type=Path, required=True)
-    p.add_argument("--columns", type=int, default=16)
-    p.add_argument("--rows", type=int, default=8)
-    p.add_argument("--scale", type=int, default=2)
-    p.add_argument("--label-column", default="label")
-    _common(p)
-    p.set_defaults(func=cmd_contact_sheet)
 
     p = sub.add_parser("pretrain", help="train (or initialise) one model; write its checkpoint")
     p.add_argument("--kind", required=True, choices=["moco_v2", "supervised", "random"])
@@ -124,8 +119,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     from sslinv.device import set_threads
 
     set_threads(args.threads)

@@ -56,7 +56,9 @@ def _describe(error: jsonschema.ValidationError) -> str:
     where = _key(error.absolute_path)
     if error.validator == "additionalProperties":
         allowed = sorted(error.schema.get("properties", {}))
-        extra = sorted(set(error.instance) - set(allowed)) if isinstance(error.instance, dict) else []
+        extra = (
+            sorted(set(error.instance) - set(allowed)) if isinstance(error.instance, dict) else []
+        )
         names = ", ".join(f"'{_key([*error.absolute_path, e])}'" for e in extra)
         hint = f"; allowed keys here: {', '.join(allowed)}" if allowed else ""
         return f"unknown config key {names}{hint}. Fix the spelling or remove it."

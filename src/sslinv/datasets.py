@@ -46,6 +46,11 @@ def feature_splits(spec: Mapping[str, Any]) -> list[str]:
     return [s for s in dataset_splits(spec) if s != "pretrain"]
 
 
+def sheet_splits(spec: Mapping[str, Any]) -> list[str]:
+    """Splits drawn as contact sheets: the labelled training images and every factor group."""
+    return ["train", *(s for s in dataset_splits(spec) if s.startswith(GROUP_PREFIX))]
+
+
 def split_seed(seed: int, split: str) -> int:
     """An independent, stable seed per (dataset seed, split name)."""
     words = [seed, *split.encode()]
@@ -84,6 +89,34 @@ def prepare_split(
     else:  # the schema rejects other kinds; this guards direct API use
         raise DatasetError(f"unknown dataset kind {kind!r}")
     write_split(out_dir, images, latents)
+
+
+def prepare_dataset(
+    name: str,
+    spec: Mapping[str, Any],
+    splits: Sequence[str],
+    image_size: int,
+    out_root: str | Path,
+    *,
+    device: str | torch.device = "cpu",
+) -> None:
+    """Prepare several splits of one dataset and draw the contact sheets of the ones to look at."""
+    from sslinv.scenes import contact_sheet
+
+    out_root = Path(out_root)
+    for split in splits:
+        prepare_split(name, spec, split, image_size, out_root / split, device=device)
+        if split in sheet_splits(spec):
+            images, latents = load_split(out_root / split)
+            columns = spec["group_views"] if split.startswith(GROUP_PREFIX) else 16
+            count = min(len(images), columns * 8)
+            labels = [str(v) for v in latents["label"][:count]] if "label" in latents else None
+            contact_sheet(
+                images[:count],
+                out_root / split / "contact_sheet.png",
+                columns=columns,
+                labels=labels,
+            )
 
 
 def write_split(out_dir: str | Path, images: np.ndarray, latents: pd.DataFrame) -> None:
@@ -150,6 +183,13 @@ def _labelled_split(
     return images[keep], pd.DataFrame({"label": labels[keep]})
 
 
+def check_sources(datasets: Mapping[str, Mapping[str, Any]]) -> None:
+    """Fail before any job runs when a dataset's folder is missing or empty."""
+    for name, spec in datasets.items():
+        if spec["kind"] == "imagefolder":
+            scan_imagefolder(spec["root"], dataset=name)
+
+
 def scan_imagefolder(root: str | Path, *, dataset: str = "imagefolder") -> tuple:
     """List (paths, labels, class names) of a root folder with one subfolder per class."""
     root = Path(root).expanduser()
@@ -158,13 +198,13 @@ def scan_imagefolder(root: str | Path, *, dataset: str = "imagefolder") -> tuple
         "images per class (root/<class>/<image>.png)"
     )
     if not root.is_dir():
-        raise DatasetError(f"imagefolder root '{root}' of dataset '{dataset}' does not exist; {fix}")
+        raise DatasetError(
+            f"imagefolder root '{root}' of dataset '{dataset}' does not exist; {fix}"
+        )
     classes = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     paths, labels = [], []
     for index, name in enumerate(classes):
-        files = sorted(
-            p for p in (root / name).rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS
-        )
+        files = sorted(p for p in (root / name).rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS)
         paths += files
         labels += [index] * len(files)
     if not paths:
@@ -187,7 +227,10 @@ def decode_images(paths: Sequence[Path], image_size: int) -> np.ndarray:
             with Image.open(path) as img:
                 img = img.convert("RGB")
                 scale = image_size / min(img.size)
-                size = (max(image_size, round(img.width * scale)), max(image_size, round(img.height * scale)))
+                size = (
+                    max(image_size, round(img.width * scale)),
+                    max(image_size, round(img.height * scale)),
+                )
                 img = img.resize(size, Image.BILINEAR)
                 left, top = (img.width - image_size) // 2, (img.height - image_size) // 2
                 out[i] = np.asarray(img.crop((left, top, left + image_size, top + image_size)))
@@ -226,4 +269,7 @@ def load_split(data_dir: str | Path, split: str | None = None) -> tuple[np.ndarr
 
 def to_tensor(images: np.ndarray, device: str | torch.device = "cpu") -> torch.Tensor:
     """uint8 N x H x W x 3 -> uint8 tensor N x 3 x H x W on ``device`` (kept as bytes)."""
-    return torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).contiguous().to(device)
+    array = np.ascontiguousarray(images)
+    if not array.flags.writeable:  # memory-mapped read-only: torch wants its own copy
+        array = array.copy()
+    return torch.from_numpy(array).permute(0, 3, 1, 2).contiguous().to(device)

@@ -23,8 +23,13 @@ log = logging.getLogger(__name__)
 
 
 @torch.no_grad()
-def extract_features(encoder: nn.Module, images: np.ndarray, *, batch_size: int = 256,
-                     device: str | torch.device = "cpu") -> np.ndarray:
+def extract_features(
+    encoder: nn.Module,
+    images: np.ndarray,
+    *,
+    batch_size: int = 256,
+    device: str | torch.device = "cpu",
+) -> np.ndarray:
     """f(x) for every uint8 N x H x W x 3 image, as float32 N x D."""
     device = torch.device(device)
     encoder = encoder.to(device).eval()
@@ -39,9 +44,15 @@ def extract_features(encoder: nn.Module, images: np.ndarray, *, batch_size: int 
     return torch.cat(chunks).numpy().astype(np.float32)
 
 
-def extract_splits(encoder: nn.Module, data_dir: str | Path, splits: Sequence[str],
-                   out_dir: str | Path, *, batch_size: int = 256,
-                   device: str | torch.device = "cpu") -> None:
+def extract_splits(
+    encoder: nn.Module,
+    data_dir: str | Path,
+    splits: Sequence[str],
+    out_dir: str | Path,
+    *,
+    batch_size: int = 256,
+    device: str | torch.device = "cpu",
+) -> None:
     """Write ``{split}.npy`` and ``{split}.targets.csv`` for each split of one dataset."""
     out_dir = Path(out_dir)
     for split in splits:
@@ -54,11 +65,20 @@ def extract_splits(encoder: nn.Module, data_dir: str | Path, splits: Sequence[st
         log.info("%s: %d x %d features", split, *feats.shape)
 
 
-def knn_accuracy(bank: np.ndarray, bank_labels: np.ndarray, queries: np.ndarray,
-                 query_labels: np.ndarray, k: int = 20) -> float:
+def knn_accuracy(
+    bank: np.ndarray,
+    bank_labels: np.ndarray,
+    queries: np.ndarray,
+    query_labels: np.ndarray,
+    k: int = 20,
+) -> float:
     """Majority-vote kNN accuracy with cosine similarity: a training-free learning check."""
-    bank_t = torch.nn.functional.normalize(torch.as_tensor(np.asarray(bank), dtype=torch.float32), dim=1)
-    query_t = torch.nn.functional.normalize(torch.as_tensor(np.asarray(queries), dtype=torch.float32), dim=1)
+    bank_t = torch.nn.functional.normalize(
+        torch.as_tensor(np.asarray(bank), dtype=torch.float32), dim=1
+    )
+    query_t = torch.nn.functional.normalize(
+        torch.as_tensor(np.asarray(queries), dtype=torch.float32), dim=1
+    )
     k = min(k, len(bank_t))
     neighbours = (query_t @ bank_t.T).topk(k, dim=1).indices
     votes = torch.as_tensor(np.asarray(bank_labels))[neighbours]

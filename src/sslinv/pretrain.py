@@ -61,7 +61,12 @@ class SupervisedObjective:
     """Cross-entropy of a linear head on one augmented view (the supervised baseline)."""
 
     def __init__(self, backbone: Backbone, head: nn.Linear, augmentation, device) -> None:
-        self.backbone, self.head, self.augmentation, self.device = backbone, head, augmentation, device
+        self.backbone, self.head, self.augmentation, self.device = (
+            backbone,
+            head,
+            augmentation,
+            device,
+        )
 
     def __call__(self, x: torch.Tensor, y: torch.Tensor | None, generator: torch.Generator):
         view = normalize(self.augmentation(to_unit(x), generator))
@@ -71,8 +76,14 @@ class SupervisedObjective:
         return loss, {"loss": loss.detach(), "top1": top1.detach()}
 
 
-def build_model(kind: str, spec: Mapping[str, Any], data_dir: str | Path, out_dir: str | Path,
-                *, device: str | torch.device = "cpu") -> dict:
+def build_model(
+    kind: str,
+    spec: Mapping[str, Any],
+    data_dir: str | Path,
+    out_dir: str | Path,
+    *,
+    device: str | torch.device = "cpu",
+) -> dict:
     """Train (or just initialise) one model and write its checkpoint; return its metadata."""
     if kind not in KINDS:
         raise ValueError(f"unknown model kind {kind!r}; one of {', '.join(KINDS)}")
@@ -104,10 +115,16 @@ def _train(kind, spec, backbone, images_np, latents, out_dir, device) -> dict:
     images = to_tensor(images_np, device)
     labels = None
     if kind == "moco_v2":
-        moco = MoCo(backbone, backbone.feature_dim, dim=spec["moco"]["dim"],
-                    hidden_dim=spec["moco"]["hidden_dim"], queue_size=spec["moco"]["queue_size"],
-                    momentum=spec["moco"]["momentum"], temperature=spec["moco"]["temperature"],
-                    shuffle_bn_groups=spec["moco"]["shuffle_bn_groups"]).to(device)
+        moco = MoCo(
+            backbone,
+            backbone.feature_dim,
+            dim=spec["moco"]["dim"],
+            hidden_dim=spec["moco"]["hidden_dim"],
+            queue_size=spec["moco"]["queue_size"],
+            momentum=spec["moco"]["momentum"],
+            temperature=spec["moco"]["temperature"],
+            shuffle_bn_groups=spec["moco"]["shuffle_bn_groups"],
+        ).to(device)
         model, objective = moco, MoCoObjective(moco, augmentation, device)
     else:
         label = spec.get("label", "label")
@@ -123,12 +140,21 @@ def _train(kind, spec, backbone, images_np, latents, out_dir, device) -> dict:
         objective = SupervisedObjective(backbone, head, augmentation, device)
     opt = spec["optimizer"]
     result = train(
-        model, objective, images, labels,
-        epochs=spec["epochs"], batch_size=spec["batch_size"], lr=opt["lr"],
-        momentum=opt["momentum"], weight_decay=opt["weight_decay"],
-        warmup_epochs=opt["warmup_epochs"], seed=spec["seed"],
-        state_path=out_dir / STATE_FILE, fingerprint=fingerprint(spec, len(images_np)),
-        checkpoint_every=spec["checkpoint_every"], log_every=spec["log_every"],
+        model,
+        objective,
+        images,
+        labels,
+        epochs=spec["epochs"],
+        batch_size=spec["batch_size"],
+        lr=opt["lr"],
+        momentum=opt["momentum"],
+        weight_decay=opt["weight_decay"],
+        warmup_epochs=opt["warmup_epochs"],
+        seed=spec["seed"],
+        state_path=out_dir / STATE_FILE,
+        fingerprint=fingerprint(spec, len(images_np)),
+        checkpoint_every=spec["checkpoint_every"],
+        log_every=spec["log_every"],
     )
     backbone.to(memory_format=torch.contiguous_format)
     return {
@@ -159,7 +185,7 @@ def _knn_check(backbone, images_np, latents, spec, device, limit: int = 4000) ->
         return {}
     n = min(limit, len(latents)) // 2 * 2
     feats = extract_features(backbone, images_np[:n], batch_size=256, device=device)
-    codes, classes = _encode_labels(latents[label].to_numpy()[:n])
+    codes, _ = _encode_labels(latents[label].to_numpy()[:n])
     half = n // 2
     acc = knn_accuracy(feats[:half], codes[:half], feats[half:], codes[half:])
     majority = float(np.bincount(codes[half:]).max() / (n - half))

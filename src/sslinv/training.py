@@ -67,7 +67,9 @@ class TrainResult:
 class _SignalFlag:
     """Remember SIGTERM/SIGUSR1 so the loop can save state at a step boundary."""
 
-    SIGNALS = tuple(s for s in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGUSR1", None)) if s)
+    SIGNALS = tuple(
+        s for s in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGUSR1", None)) if s
+    )
 
     def __init__(self) -> None:
         self.received: int | None = None
@@ -128,8 +130,9 @@ def train(
     result = TrainResult(steps=total)
     start_step, elapsed_before = 0, 0.0
     if state_path is not None and Path(state_path).is_file():
-        start_step, elapsed_before = _load_state(state_path, model, optimizer, generator,
-                                                 result, fingerprint)
+        start_step, elapsed_before = _load_state(
+            state_path, model, optimizer, generator, result, fingerprint
+        )
         log.info("resumed from %s at step %d/%d", state_path, start_step, total)
     model.train()
     device = images.device
@@ -137,13 +140,16 @@ def train(
     with _SignalFlag() as flag:
         for step in range(start_step, total):
             epoch, within = divmod(step, steps_per_epoch)
-            order = torch.randperm(n, generator=torch.Generator().manual_seed(seed * 100003 + epoch))
+            order = torch.randperm(
+                n, generator=torch.Generator().manual_seed(seed * 100003 + epoch)
+            )
             index = order[within * batch_size : (within + 1) * batch_size].to(device)
             for group in optimizer.param_groups:
                 group["lr"] = schedule(step)
             with autocast(device):
-                loss, metrics = objective(images[index], None if labels is None else labels[index],
-                                          generator)
+                loss, metrics = objective(
+                    images[index], None if labels is None else labels[index], generator
+                )
             if not torch.isfinite(loss):
                 raise TrainingError(
                     f"the loss became {loss.item()} at step {step} (epoch {epoch}); lower "
@@ -160,9 +166,21 @@ def train(
             if done % log_every == 0 or done == total:
                 _log_progress(record, done, total, start_step, started, batch_size, epoch)
             interrupted = flag.received is not None
-            if state_path is not None and (done % checkpoint_every == 0 or interrupted) and done < total:
-                _save_state(state_path, model, optimizer, generator, result, fingerprint,
-                            done, elapsed_before + time.perf_counter() - started)
+            if (
+                state_path is not None
+                and (done % checkpoint_every == 0 or interrupted)
+                and done < total
+            ):
+                _save_state(
+                    state_path,
+                    model,
+                    optimizer,
+                    generator,
+                    result,
+                    fingerprint,
+                    done,
+                    elapsed_before + time.perf_counter() - started,
+                )
             if interrupted:
                 raise Interrupted(
                     f"received signal {flag.received} at step {done}/{total}; state saved to "
@@ -173,14 +191,29 @@ def train(
     return result
 
 
-def _log_progress(record: dict, done: int, total: int, start_step: int, started: float,
-                  batch_size: int, epoch: int) -> None:
+def _log_progress(
+    record: dict,
+    done: int,
+    total: int,
+    start_step: int,
+    started: float,
+    batch_size: int,
+    epoch: int,
+) -> None:
     elapsed = time.perf_counter() - started
     rate = (done - start_step) * batch_size / max(elapsed, 1e-9)
     eta = (total - done) * batch_size / max(rate, 1e-9)
     metrics = " ".join(f"{k} {v:.4f}" for k, v in record.items() if k not in ("step", "lr"))
-    log.info("step %d/%d epoch %d %s lr %.4f | %.0f img/s | ETA %s", done, total, epoch + 1,
-             metrics, record["lr"], rate, time.strftime("%H:%M:%S", time.gmtime(eta)))
+    log.info(
+        "step %d/%d epoch %d %s lr %.4f | %.0f img/s | ETA %s",
+        done,
+        total,
+        epoch + 1,
+        metrics,
+        record["lr"],
+        rate,
+        time.strftime("%H:%M:%S", time.gmtime(eta)),
+    )
 
 
 def _save_state(path, model, optimizer, generator, result, fingerprint, step, elapsed) -> None:
@@ -202,7 +235,9 @@ def _load_state(path, model, optimizer, generator, result, fingerprint) -> tuple
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # a truncated or foreign file: say which and what to do
-        raise TrainingError(f"cannot read resume state '{path}' ({err}); delete it to start over") from None
+        raise TrainingError(
+            f"cannot read resume state '{path}' ({err}); delete it to start over"
+        ) from None
     if state.get("fingerprint") != fingerprint:
         log.warning("ignoring resume state %s: it belongs to a different configuration", path)
         return 0, 0.0

@@ -3,7 +3,7 @@ import json
 from pathlib import Path
 
 from sslinv.config import load_schema, validate, model_names, feature_datasets
-from sslinv.datasets import dataset_splits, feature_splits, pretrain_split, GROUP_PREFIX
+from sslinv.datasets import check_sources, dataset_splits, feature_splits, pretrain_split, sheet_splits
 
 # Validate once when the DAG is built: a wrong key stops here with its name.
 _checked = validate(
@@ -11,6 +11,7 @@ _checked = validate(
 )
 config.clear()
 config.update(_checked)
+check_sources(config["datasets"])
 
 DATASETS = list(config["datasets"])
 MODELS = model_names(config)
@@ -22,16 +23,11 @@ ENV = "../../envs/sslinv.yaml"
 wildcard_constraints:
     dataset="|".join(DATASETS),
     model="|".join(MODELS),
-    split="[A-Za-z0-9_]+",
 
 
 def _json(obj):
     """Stable JSON for params: identical config gives an identical string (no rerun)."""
     return json.dumps(obj, sort_keys=True, separators=(",", ":"))
-
-
-def get_dataset_spec(wildcards):
-    return _json(config["datasets"][wildcards.dataset])
 
 
 def get_device():
@@ -91,12 +87,21 @@ def get_model_spec(wildcards):
     return _json(spec)
 
 
-def contact_sheet_columns(wildcards):
-    """Group splits show one object per row; other splits a plain 16-wide grid."""
-    spec = config["datasets"][wildcards.dataset]
-    if wildcards.split.startswith(GROUP_PREFIX):
-        return spec["group_views"]
-    return 16
+def data_outputs(dataset):
+    """Every prepared split of a dataset, and the contact sheets a person looks at."""
+    spec = config["datasets"][dataset]
+    splits = dataset_splits(spec)
+    return {
+        "images": [split_files(dataset, s)["images"] for s in splits],
+        "latents": [split_files(dataset, s)["latents"] for s in splits],
+        "sheets": [
+            f"results/data/{dataset}/{s}/contact_sheet.png" for s in sheet_splits(spec)
+        ],
+    }
+
+
+def get_contact_sheets():
+    return [path for dataset in DATASETS for path in data_outputs(dataset)["sheets"]]
 
 
 def feature_outputs(dataset):
@@ -113,16 +118,6 @@ def feature_inputs(dataset):
     return [split_files(dataset, split)["images"] for split in splits] + [
         split_files(dataset, split)["latents"] for split in splits
     ]
-
-
-def get_contact_sheets():
-    sheets = []
-    for name, spec in config["datasets"].items():
-        splits = ["train"] + [
-            s for s in dataset_splits(spec) if s.startswith(GROUP_PREFIX)
-        ]
-        sheets += [f"results/data/{name}/{split}/contact_sheet.png" for split in splits]
-    return sheets
 
 
 def get_final_output():

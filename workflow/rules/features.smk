@@ -17,7 +17,7 @@ for _dataset in FEATURE_DATASETS:
             f"results/benchmarks/features/{{model}}/{_dataset}.tsv"
         conda:
             ENV
-        threads: 4
+        threads: 1
         resources:
             mem_mb=4000,
             runtime=60,

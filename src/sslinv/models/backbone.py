@@ -24,8 +24,9 @@ ARCHITECTURES = {
 class Backbone(nn.Module):
     """A ResNet trunk that returns global-average-pooled features (the paper's f(x))."""
 
-    def __init__(self, arch: str = "resnet50", width: int = 64, stem: str = "imagenet",
-                 stem_stride: int = 1) -> None:
+    def __init__(
+        self, arch: str = "resnet50", width: int = 64, stem: str = "imagenet", stem_stride: int = 1
+    ) -> None:
         super().__init__()
         if arch not in ARCHITECTURES:
             raise ValueError(f"unknown backbone {arch!r}; available: {', '.join(ARCHITECTURES)}")
@@ -65,5 +66,9 @@ def build_backbone(spec: Mapping[str, Any], seed: int | None = None) -> Backbone
     """Build a backbone from the config's ``pretrain.backbone`` section (seeded init)."""
     if seed is not None:
         torch.manual_seed(seed)
-    return Backbone(spec.get("arch", "resnet50"), spec.get("width", 64),
-                    spec.get("stem", "imagenet"), spec.get("stem_stride", 1))
+    return Backbone(
+        spec.get("arch", "resnet50"),
+        spec.get("width", 64),
+        spec.get("stem", "imagenet"),
+        spec.get("stem_stride", 1),
+    )

@@ -22,8 +22,9 @@ from torch import nn
 
 def projection_head(in_dim: int, hidden_dim: int, out_dim: int) -> nn.Sequential:
     """MoCo-v2's MLP head (fc-ReLU-fc); dropped after pre-training."""
-    return nn.Sequential(nn.Linear(in_dim, hidden_dim), nn.ReLU(inplace=True),
-                         nn.Linear(hidden_dim, out_dim))
+    return nn.Sequential(
+        nn.Linear(in_dim, hidden_dim), nn.ReLU(inplace=True), nn.Linear(hidden_dim, out_dim)
+    )
 
 
 def grouped_forward(encoder: nn.Module, x: torch.Tensor, groups: int) -> torch.Tensor:
@@ -36,9 +37,18 @@ def grouped_forward(encoder: nn.Module, x: torch.Tensor, groups: int) -> torch.T
 class MoCo(nn.Module):
     """Query/key encoders, the negative queue and the InfoNCE logits."""
 
-    def __init__(self, backbone: nn.Module, feature_dim: int, *, dim: int = 128,
-                 hidden_dim: int = 2048, queue_size: int = 65536, momentum: float = 0.999,
-                 temperature: float = 0.2, shuffle_bn_groups: int = 8) -> None:
+    def __init__(
+        self,
+        backbone: nn.Module,
+        feature_dim: int,
+        *,
+        dim: int = 128,
+        hidden_dim: int = 2048,
+        queue_size: int = 65536,
+        momentum: float = 0.999,
+        temperature: float = 0.2,
+        shuffle_bn_groups: int = 8,
+    ) -> None:
         super().__init__()
         self.K, self.m, self.T = queue_size, momentum, temperature
         self.shuffle_bn_groups = shuffle_bn_groups
@@ -83,10 +93,13 @@ class MoCo(nn.Module):
         l_neg = q @ self.queue.clone().detach()
         return torch.cat([l_pos, l_neg], dim=1) / self.T
 
-    def forward(self, im_q: torch.Tensor, im_k: torch.Tensor,
-                generator: torch.Generator | None = None) -> tuple[torch.Tensor, dict]:
+    def forward(
+        self, im_q: torch.Tensor, im_k: torch.Tensor, generator: torch.Generator | None = None
+    ) -> tuple[torch.Tensor, dict]:
         """One MoCo step's loss and metrics; updates f_k and the queue as side effects."""
-        q = F.normalize(grouped_forward(self.encoder_q, im_q, self.shuffle_bn_groups).float(), dim=1)
+        q = F.normalize(
+            grouped_forward(self.encoder_q, im_q, self.shuffle_bn_groups).float(), dim=1
+        )
         with torch.no_grad():
             self.momentum_update()
             k = self.keys(im_k, generator)

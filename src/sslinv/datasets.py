@@ -101,7 +101,7 @@ def prepare_dataset(
     device: str | torch.device = "cpu",
 ) -> None:
     """Prepare several splits of one dataset and draw the contact sheets of the ones to look at."""
-    from sslinv.scenes import contact_sheet
+    from sslinv.sheets import contact_sheet
 
     out_root = Path(out_root)
     for split in splits:

@@ -16,15 +16,12 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from sslinv.errors import CheckpointError
 from sslinv.io import atomic_path, load_json, save_json
 from sslinv.models.backbone import Backbone, build_backbone
 
 ENCODER_FILE = "encoder.safetensors"
 META_FILE = "meta.json"
-
-
-class CheckpointError(ValueError):
-    """A missing, unreadable or mismatched checkpoint."""
 
 
 def save_encoder(model_dir: str | Path, backbone: Backbone, meta: Mapping[str, Any]) -> None:

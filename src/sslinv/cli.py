@@ -14,12 +14,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from sslinv.checkpoint import CheckpointError
-from sslinv.config import ConfigError
-from sslinv.datasets import DatasetError
-from sslinv.training import Interrupted, TrainingError
-
-USER_ERRORS = (ConfigError, DatasetError, CheckpointError, TrainingError, Interrupted)
+from sslinv.errors import USER_ERRORS, ConfigError
 
 
 def _spec(text: str) -> dict:

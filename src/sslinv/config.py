@@ -17,12 +17,10 @@ from typing import Any
 import jsonschema
 import yaml
 
+from sslinv.errors import ConfigError
+
 BASELINE_NAMES = ("random", "supervised")
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
-
-
-class ConfigError(ValueError):
-    """A config problem a user can fix by editing the YAML."""
 
 
 def _with_defaults(validator_class: type) -> type:

@@ -17,15 +17,12 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
+from sslinv.errors import DatasetError
 from sslinv.io import save_csv, save_npy
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".ppm", ".tif", ".tiff", ".webp")
 LABELLED_SPLITS = ("train", "val", "test")
 GROUP_PREFIX = "groups_"
-
-
-class DatasetError(ValueError):
-    """Missing, empty or unreadable input data, with the fix in the message."""
 
 
 def dataset_splits(spec: Mapping[str, Any]) -> list[str]:

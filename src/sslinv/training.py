@@ -19,20 +19,13 @@ import torch
 from torch import nn
 
 from sslinv.device import autocast
+from sslinv.errors import Interrupted, TrainingError
 from sslinv.io import atomic_path
 
 log = logging.getLogger(__name__)
 
 # An objective maps (uint8 image batch, labels or None, generator) to (loss, metrics).
 Objective = Callable[[torch.Tensor, torch.Tensor | None, torch.Generator], tuple]
-
-
-class TrainingError(RuntimeError):
-    """Training cannot go on (non-finite loss, incompatible state file)."""
-
-
-class Interrupted(RuntimeError):
-    """A termination signal arrived; the state was saved and a rerun resumes from it."""
 
 
 @dataclass

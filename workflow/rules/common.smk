@@ -3,7 +3,13 @@ import json
 from pathlib import Path
 
 from sslinv.config import load_schema, validate, model_names, feature_datasets
-from sslinv.datasets import check_sources, dataset_splits, feature_splits, pretrain_split, sheet_splits
+from sslinv.datasets import (
+    check_sources,
+    dataset_splits,
+    feature_splits,
+    pretrain_split,
+    sheet_splits,
+)
 
 # Validate once when the DAG is built: a wrong key stops here with its name.
 _checked = validate(

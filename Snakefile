@@ -16,6 +16,9 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/pretrain.smk"
 include: "workflow/rules/features.smk"
+include: "workflow/rules/invariance.smk"
+include: "workflow/rules/probes.smk"
+include: "workflow/rules/tables.smk"
 
 
 rule all:

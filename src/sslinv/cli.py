@@ -80,6 +80,122 @@ def cmd_features(args: argparse.Namespace) -> None:
     )
 
 
+def cmd_statistics(args: argparse.Namespace) -> None:
+    import numpy as np
+
+    from sslinv.invariance import feature_statistics
+
+    stats = feature_statistics(np.load(args.features), ridge=args.ridge)
+    stats.save(args.out)
+    logging.getLogger("sslinv").info(
+        "statistics of %d x %d features, ridge %g", stats.n, len(stats.mean), stats.ridge
+    )
+
+
+def cmd_synthetic(args: argparse.Namespace) -> None:
+    from sslinv.checkpoint import load_encoder
+    from sslinv.datasets import load_split
+    from sslinv.device import resolve_device
+    from sslinv.invariance import FeatureStatistics, synthetic_invariance
+    from sslinv.io import save_csv
+    from sslinv.tables import synthetic_rows
+    from sslinv.transforms import get_transform
+
+    device = resolve_device(args.device)
+    encoder, _ = load_encoder(args.model, device)
+    images, _ = load_split(args.data)
+    transform = get_transform(args.transform)
+    values = transform.grid(args.steps, images.shape[1])
+    curve = synthetic_invariance(
+        encoder,
+        images[: args.images],
+        transform,
+        values,
+        FeatureStatistics.load(args.statistics),
+        batch_size=args.batch_size,
+        device=device,
+    )
+    save_csv(
+        args.out,
+        synthetic_rows(curve, args.model.name, args.transform, transform.kind, transform.identity),
+    )
+
+
+def cmd_realworld(args: argparse.Namespace) -> None:
+    import numpy as np
+    import pandas as pd
+
+    from sslinv.invariance import FeatureStatistics, group_invariance
+    from sslinv.io import save_csv
+
+    latents = pd.read_csv(args.targets)
+    if "group" not in latents:
+        raise ConfigError(f"'{args.targets}' has no 'group' column: it is not a grouped split")
+    scores = group_invariance(
+        np.load(args.features), latents["group"].to_numpy(), FeatureStatistics.load(args.statistics)
+    )
+    rows = [
+        {
+            "model": args.model_name,
+            "factor": args.factor,
+            "metric": metric,
+            "score": scores[metric],
+            "groups": scores["groups"],
+            "images_per_group": scores["images_per_group"],
+        }
+        for metric in ("cosine", "mahalanobis")
+    ]
+    save_csv(args.out, pd.DataFrame(rows))
+
+
+def cmd_fuse(args: argparse.Namespace) -> None:
+    from sslinv.fusion import fuse_splits
+
+    fuse_splits(args.members, args.splits, args.out)
+
+
+def cmd_extrinsic(args: argparse.Namespace) -> None:
+    from sslinv.device import resolve_device
+    from sslinv.io import save_csv
+    from sslinv.tasks import extrinsic_invariance
+
+    spec = _spec(args.spec)
+    frame = extrinsic_invariance(
+        args.features, spec["latents"], spec["probes"], device=str(resolve_device(args.device))
+    )
+    frame.insert(0, "model", args.model_name)
+    frame.insert(2, "metric", "r2")
+    save_csv(args.out, frame.rename(columns={"r2": "score"}))
+
+
+def cmd_probe(args: argparse.Namespace) -> None:
+    from sslinv.device import resolve_device
+    from sslinv.io import save_json
+    from sslinv.tasks import run_task
+
+    spec = _spec(args.spec)
+    task = spec["task"]
+    result = run_task(args.features, task, spec["probes"], device=str(resolve_device(args.device)))
+    save_json(
+        args.out,
+        {
+            "model": args.model_name,
+            "task": args.task,
+            "dataset": task["dataset"],
+            "group": task["group"],
+            **result,
+        },
+    )
+
+
+def cmd_table(args: argparse.Namespace) -> None:
+    from sslinv.io import save_csv
+    from sslinv.tables import downstream_table, stack_csv
+
+    frame = downstream_table(args.inputs) if args.kind == "downstream" else stack_csv(args.inputs)
+    save_csv(args.out, frame)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sslinv", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="stage", required=True)
@@ -109,6 +225,66 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=256)
     _common(p)
     p.set_defaults(func=cmd_features)
+
+    p = sub.add_parser("statistics", help="mean, covariance and whitening of reference features")
+    p.add_argument("--features", type=Path, required=True)
+    p.add_argument("--ridge", type=float, default=1e-6)
+    p.add_argument("--out", type=Path, required=True)
+    _common(p)
+    p.set_defaults(func=cmd_statistics)
+
+    p = sub.add_parser("synthetic", help="invariance of one model to one synthetic transform")
+    p.add_argument("--model", type=Path, required=True, help="model folder")
+    p.add_argument("--data", type=Path, required=True, help="prepared split of clean images")
+    p.add_argument("--statistics", type=Path, required=True)
+    p.add_argument("--transform", required=True)
+    p.add_argument("--steps", type=int, default=8)
+    p.add_argument("--images", type=int, default=1000)
+    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--out", type=Path, required=True)
+    _common(p)
+    p.set_defaults(func=cmd_synthetic)
+
+    p = sub.add_parser("realworld", help="pairwise invariance within groups of real changes")
+    p.add_argument("--features", type=Path, required=True)
+    p.add_argument("--targets", type=Path, required=True, help="latents with a 'group' column")
+    p.add_argument("--statistics", type=Path, required=True)
+    p.add_argument("--model-name", required=True)
+    p.add_argument("--factor", required=True)
+    p.add_argument("--out", type=Path, required=True)
+    _common(p)
+    p.set_defaults(func=cmd_realworld)
+
+    p = sub.add_parser("fuse", help="concatenate standardised features of several models")
+    p.add_argument("--members", type=Path, nargs="+", required=True, help="feature folders")
+    p.add_argument("--splits", nargs="+", required=True)
+    p.add_argument("--out", type=Path, required=True)
+    _common(p)
+    p.set_defaults(func=cmd_fuse)
+
+    p = sub.add_parser("extrinsic", help="test R^2 of each latent from frozen features")
+    p.add_argument("--features", type=Path, required=True, help="feature folder of one dataset")
+    p.add_argument("--spec", required=True, help='{"latents": ..., "probes": ...} as JSON')
+    p.add_argument("--model-name", required=True)
+    p.add_argument("--out", type=Path, required=True)
+    _common(p)
+    p.set_defaults(func=cmd_extrinsic)
+
+    p = sub.add_parser("probe", help="one downstream linear probe")
+    p.add_argument("--features", type=Path, required=True, help="feature folder of one dataset")
+    p.add_argument("--spec", required=True, help='{"task": ..., "probes": ...} as JSON')
+    p.add_argument("--model-name", required=True)
+    p.add_argument("--task", required=True)
+    p.add_argument("--out", type=Path, required=True)
+    _common(p)
+    p.set_defaults(func=cmd_probe)
+
+    p = sub.add_parser("table", help="aggregate per-job results into one tidy table")
+    p.add_argument("kind", choices=["synthetic", "realworld", "extrinsic", "downstream"])
+    p.add_argument("--inputs", type=Path, nargs="+", required=True)
+    p.add_argument("--out", type=Path, required=True)
+    _common(p)
+    p.set_defaults(func=cmd_table)
     return parser
 
 

@@ -111,10 +111,69 @@ def _check_semantics(config: dict) -> None:
     except ValueError as err:
         raise ConfigError(f"config 'baselines.supervised.augmentations': {err}") from None
     for name in config["features"]["datasets"]:
-        if name not in datasets:
+        _check_split(config, "features.datasets", name, None)
+    _check_evaluation(config)
+
+
+def _check_split(config: dict, where: str, dataset: str, split: str | None) -> None:
+    """A referenced dataset (and split) must exist and get features."""
+    from sslinv.datasets import dataset_splits
+
+    datasets = config["datasets"]
+    if dataset not in datasets:
+        raise ConfigError(
+            f"config '{where}' names unknown dataset {dataset!r}; declared: {', '.join(datasets)}."
+        )
+    if split is not None and split not in dataset_splits(datasets[dataset]):
+        raise ConfigError(
+            f"config '{where}' names split {split!r} that dataset '{dataset}' does not have; "
+            f"it has: {', '.join(dataset_splits(datasets[dataset]))}."
+        )
+    chosen = config["features"]["datasets"]
+    if chosen and dataset not in chosen and where != "features.datasets":
+        raise ConfigError(
+            f"config '{where}' needs features of '{dataset}': add it to features.datasets."
+        )
+
+
+def _check_evaluation(config: dict) -> None:
+    """Invariance, probes and fusion may only refer to things the config declares."""
+    from sslinv.transforms import TRANSFORMS
+
+    invariance = config["invariance"]
+    ref = invariance["reference"]
+    _check_split(config, "invariance.reference", ref["dataset"], ref["split"])
+    synthetic = invariance["synthetic"]
+    _check_split(config, "invariance.synthetic", synthetic["dataset"], synthetic["split"])
+    for name in synthetic["transforms"]:
+        if name not in TRANSFORMS:
             raise ConfigError(
-                f"config 'features.datasets' names unknown dataset {name!r}; "
-                f"declared: {', '.join(datasets)}."
+                f"config 'invariance.synthetic.transforms' names unknown transform {name!r}; "
+                f"available: {', '.join(sorted(TRANSFORMS))}."
+            )
+    for factor, ref in invariance["realworld"].items():
+        _check_split(config, f"invariance.realworld.{factor}", ref["dataset"], ref["split"])
+    extrinsic = config["extrinsic"]
+    if extrinsic.get("latents"):
+        _check_split(config, "extrinsic", extrinsic["dataset"], "test")
+    for name, task in config["downstream"].items():
+        _check_split(config, f"downstream.{name}", task["dataset"], "test")
+        classify = task["probe"] == "logistic"
+        if classify != isinstance(task["target"], str) or classify == (task["metric"] == "r2"):
+            raise ConfigError(
+                f"config 'downstream.{name}': probe 'logistic' needs a class column as target "
+                "and metric accuracy or mean_per_class_accuracy; probe 'ridge' needs a "
+                "{column: period or null} target and metric r2."
+            )
+    models = model_names(config)
+    for name, members in config["fusion"].items():
+        if name in models:
+            raise ConfigError(f"fusion '{name}' has the name of a model; rename it.")
+        unknown = [m for m in members if m not in models]
+        if unknown:
+            raise ConfigError(
+                f"config 'fusion.{name}' names unknown models {unknown}; "
+                f"models: {', '.join(models)}."
             )
 
 

@@ -23,6 +23,25 @@ log = logging.getLogger(__name__)
 
 
 @torch.no_grad()
+def encode_floats(
+    encoder: nn.Module,
+    x: torch.Tensor,
+    *,
+    batch_size: int = 256,
+    device: str | torch.device = "cpu",
+) -> np.ndarray:
+    """f(x) for float images in [0, 1] (N x 3 x H x W) already in memory, as float32 N x D."""
+    device = torch.device(device)
+    encoder = encoder.to(device).eval()
+    out = []
+    for start in range(0, x.shape[0], batch_size):
+        batch = normalize(x[start : start + batch_size].to(device))
+        with autocast(device):
+            out.append(encoder(batch.contiguous(memory_format=memory_format(device))).float().cpu())
+    return torch.cat(out).numpy().astype(np.float32)
+
+
+@torch.no_grad()
 def extract_features(
     encoder: nn.Module,
     images: np.ndarray,

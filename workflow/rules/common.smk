@@ -1,8 +1,16 @@
 # Config validation, wildcard constraints and every input/params function of the workflow.
 import json
+import re
 from pathlib import Path
 
 from sslinv.config import load_schema, validate, model_names, feature_datasets
+from sslinv.transforms import TRANSFORMS as _ALL_TRANSFORMS
+
+
+def all_transforms():
+    return list(_ALL_TRANSFORMS)
+
+
 from sslinv.datasets import (
     check_sources,
     dataset_splits,
@@ -23,12 +31,34 @@ DATASETS = list(config["datasets"])
 MODELS = model_names(config)
 VARIANTS = list(config["pretrain"]["variants"])
 FEATURE_DATASETS = feature_datasets(config)
+FUSIONS = list(config["fusion"])
+TRANSFORMS = config["invariance"]["synthetic"]["transforms"] or all_transforms()
+FACTORS = list(config["invariance"]["realworld"])
+TASKS = list(config["downstream"])
+TABLES = {
+    "synthetic_invariance": "synthetic",
+    "realworld_invariance": "realworld",
+    "extrinsic": "extrinsic",
+    "downstream": "downstream",
+}
 ENV = "../../envs/sslinv.yaml"
+
+
+def _alternatives(names):
+    """A regex matching exactly these names (fusion names contain '+')."""
+    return "|".join(re.escape(n) for n in names) or "(?!)"
+
+
+NETWORK_PATTERN = _alternatives(MODELS)
 
 
 wildcard_constraints:
     dataset="|".join(DATASETS),
-    model="|".join(MODELS),
+    model=_alternatives(MODELS + FUSIONS),
+    fusion=_alternatives(FUSIONS),
+    transform=_alternatives(TRANSFORMS),
+    factor=_alternatives(FACTORS),
+    task=_alternatives(TASKS),
 
 
 def _json(obj):
@@ -110,9 +140,9 @@ def get_contact_sheets():
     return [path for dataset in DATASETS for path in data_outputs(dataset)["sheets"]]
 
 
-def feature_outputs(dataset):
+def feature_outputs(dataset, wildcard="model"):
     splits = feature_splits(config["datasets"][dataset])
-    folder = f"results/features/{{model}}/{dataset}"
+    folder = f"results/features/{{{wildcard}}}/{dataset}"
     return {
         "features": [f"{folder}/{split}.npy" for split in splits],
         "targets": [f"{folder}/{split}.targets.csv" for split in splits],
@@ -126,10 +156,122 @@ def feature_inputs(dataset):
     ]
 
 
+def feature_file(model, dataset, split, suffix=".npy"):
+    return f"results/features/{model}/{dataset}/{split}{suffix}"
+
+
+def get_reference_features(wildcards):
+    ref = config["invariance"]["reference"]
+    return feature_file(wildcards.model, ref["dataset"], ref["split"])
+
+
+def get_synthetic_images(wildcards):
+    synthetic = config["invariance"]["synthetic"]
+    return split_files(synthetic["dataset"], synthetic["split"])["images"]
+
+
+def get_factor_features(wildcards):
+    ref = config["invariance"]["realworld"][wildcards.factor]
+    return {
+        "features": feature_file(wildcards.model, ref["dataset"], ref["split"]),
+        "targets": feature_file(
+            wildcards.model, ref["dataset"], ref["split"], ".targets.csv"
+        ),
+    }
+
+
+def get_fusion_members(dataset):
+    """Input function: every feature file of every member of the fusion."""
+
+    def members(wildcards):
+        return [
+            path
+            for member in config["fusion"][wildcards.fusion]
+            for key in ("features", "targets")
+            for path in expand(feature_outputs(dataset)[key], model=member)
+        ]
+
+    return members
+
+
+def get_fusion_member_dirs(dataset):
+    def dirs(wildcards):
+        return " ".join(
+            f"results/features/{member}/{dataset}"
+            for member in config["fusion"][wildcards.fusion]
+        )
+
+    return dirs
+
+
+def probe_files(model, dataset):
+    """Features and targets of every split a probe reads (train, val when present, test)."""
+    splits = [
+        s
+        for s in ("train", "val", "test")
+        if s in feature_splits(config["datasets"][dataset])
+    ]
+    files = {s: feature_file(model, dataset, s) for s in splits}
+    files.update(
+        {
+            f"{s}_targets": feature_file(model, dataset, s, ".targets.csv")
+            for s in splits
+        }
+    )
+    return files
+
+
+def get_probe_features(dataset):
+    def files(wildcards):
+        return probe_files(wildcards.model, dataset)
+
+    return files
+
+
+def get_extrinsic_spec():
+    extrinsic = config["extrinsic"]
+    return _json({"latents": extrinsic.get("latents", {}), "probes": config["probes"]})
+
+
+def get_task_features(wildcards):
+    return probe_files(wildcards.model, config["downstream"][wildcards.task]["dataset"])
+
+
+def get_task_spec(wildcards):
+    return _json(
+        {"task": config["downstream"][wildcards.task], "probes": config["probes"]}
+    )
+
+
+EVALUATED = MODELS + FUSIONS  # every model and fusion goes through every probe
+
+
+def get_table_inputs(table):
+    if table == "synthetic_invariance":
+        pattern = "results/invariance/{model}/synthetic/{transform}.csv"
+        return expand(pattern, model=MODELS, transform=TRANSFORMS)
+    if table == "realworld_invariance":
+        pattern = "results/invariance/{model}/realworld/{factor}.csv"
+        return expand(pattern, model=MODELS, factor=FACTORS)
+    if table == "extrinsic":
+        if not config["extrinsic"].get("latents"):
+            return []
+        return expand("results/probes/{model}/extrinsic.csv", model=EVALUATED)
+    return expand(
+        "results/probes/{model}/downstream/{task}.json", model=EVALUATED, task=TASKS
+    )
+
+
+def get_tables():
+    return [
+        f"results/tables/{table}.csv" for table in TABLES if get_table_inputs(table)
+    ]
+
+
 def get_final_output():
     features = [
         path
         for dataset in FEATURE_DATASETS
         for path in expand(feature_outputs(dataset)["features"], model=MODELS)
     ]
-    return get_contact_sheets() + features
+    return get_contact_sheets() + features + get_tables()

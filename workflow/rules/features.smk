@@ -15,6 +15,8 @@ for _dataset in FEATURE_DATASETS:
             f"results/logs/features/{{model}}/{_dataset}.log",
         benchmark:
             f"results/benchmarks/features/{{model}}/{_dataset}.tsv"
+        wildcard_constraints:
+            model=NETWORK_PATTERN,
         conda:
             ENV
         threads: 1

@@ -1,0 +1,25 @@
+# Tables: tidy aggregates (one row per model x item x metric); each table is its own rule.
+
+for _table, _kind in TABLES.items():
+
+    rule:
+        name:
+            f"table_{_table}"
+        input:
+            get_table_inputs(_table),
+        output:
+            f"results/tables/{_table}.csv",
+        log:
+            f"results/logs/tables/{_table}.log",
+        benchmark:
+            f"results/benchmarks/tables/{_table}.tsv"
+        conda:
+            ENV
+        threads: 1
+        resources:
+            mem_mb=2000,
+            runtime=10,
+        params:
+            kind=_kind,
+        shell:
+            "sslinv table {params.kind} --inputs {input} --out {output} > {log} 2>&1"

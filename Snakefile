@@ -1,5 +1,7 @@
 # sslinv: why do self-supervised models transfer?
 # The table of contents of the workflow; every stage lives in workflow/rules/.
+import os
+
 from snakemake.utils import min_version
 
 min_version("9.0")
@@ -9,7 +11,10 @@ min_version("9.0")
 # (Snakemake would otherwise merge the two, silently keeping datasets the other one left out).
 if not workflow.overwrite_configfiles:
 
-    configfile: "config.yaml"
+    configfile: os.path.join(workflow.basedir, "config.yaml")
+
+
+report: "workflow/report/workflow.rst"
 
 
 include: "workflow/rules/common.smk"
@@ -19,6 +24,7 @@ include: "workflow/rules/features.smk"
 include: "workflow/rules/invariance.smk"
 include: "workflow/rules/probes.smk"
 include: "workflow/rules/tables.smk"
+include: "workflow/rules/figures.smk"
 
 
 rule all:

@@ -1,8 +1,16 @@
-"""The Snakemake workflow end to end on configs/smoke.yaml, in a scratch working directory."""
+"""The Snakemake workflow end to end on configs/smoke.yaml.
+
+The smoke run happens once per session in a scratch copy of the repository (its own
+``src/`` first on PYTHONPATH), so the rerun tests can edit package modules and configs there
+without touching the working tree, and then ask ``snakemake -n`` what it would redo.
+"""
 
 from __future__ import annotations
 
 import json
+import os
+import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -14,36 +22,49 @@ import yaml
 from tests.conftest import BIN, REPO, tool_env
 
 pytestmark = pytest.mark.workflow
-SMOKE = REPO / "configs" / "smoke.yaml"
+COPIED = ("Snakefile", "config.yaml", "configs", "workflow", "profiles", "envs", "src")
 
 
-def snakemake(workdir: Path, *args: str, config: Path = SMOKE, timeout: int = 600):
-    command = [
-        str(BIN / "snakemake"),
-        "-s",
-        str(REPO / "Snakefile"),
-        "-d",
-        str(workdir),
-        "--configfile",
-        str(config),
-        "--cores",
-        "2",
-        *args,
-    ]
-    return subprocess.run(command, env=tool_env(), capture_output=True, text=True, timeout=timeout)
+def snakemake(repo: Path, *args: str, config: str = "configs/smoke.yaml", timeout: int = 900):
+    env = tool_env()
+    env["PYTHONPATH"] = str(repo / "src")
+    command = [str(BIN / "snakemake"), "--configfile", config, "--cores", "2", *args]
+    return subprocess.run(
+        command, cwd=repo, env=env, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def planned(repo: Path, *args: str, **kw) -> dict[str, int]:
+    """Rule -> job count that `snakemake -n` would run (empty when nothing is to be done)."""
+    result = snakemake(repo, "-n", *args, **kw)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    text = result.stdout + result.stderr
+    if "Nothing to be done" in text:
+        return {}
+    table = text.split("Job stats:")[1].split("\n\n")[0]
+    jobs = dict(re.findall(r"^(\w+)\s+(\d+)$", table, re.M))
+    jobs.pop("total", None)
+    jobs.pop("all", None)
+    return {rule: int(n) for rule, n in jobs.items()}
 
 
 @pytest.fixture(scope="module")
 def smoke_run(tmp_path_factory) -> Path:
-    """Run the smoke workflow once; later tests read (and must not change) its outputs."""
-    workdir = tmp_path_factory.mktemp("smoke")
-    result = snakemake(workdir)
+    """Copy the repository and run the smoke workflow in it once."""
+    repo = tmp_path_factory.mktemp("repo")
+    for name in COPIED:
+        source = REPO / name
+        if source.is_dir():
+            shutil.copytree(source, repo / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, repo / name)
+    result = snakemake(repo)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return workdir
+    return repo
 
 
 def test_features_of_every_model_and_split(smoke_run):
-    config = yaml.safe_load(SMOKE.read_text())
+    config = yaml.safe_load((smoke_run / "configs/smoke.yaml").read_text())
     models = [*config["pretrain"]["variants"], "random", "supervised"]
     scenes = config["datasets"]["scenes"]
     for model in models:
@@ -54,18 +75,35 @@ def test_features_of_every_model_and_split(smoke_run):
             ("test", scenes["test"]),
             ("groups_viewpoint", scenes["group_count"] * scenes["group_views"]),
         ]:
-            feats = np.load(smoke_run / f"results/features/{model}/scenes/{split}.npy")
-            targets = pd.read_csv(
-                smoke_run / f"results/features/{model}/scenes/{split}.targets.csv"
-            )
+            folder = smoke_run / f"results/features/{model}/scenes"
+            feats = np.load(folder / f"{split}.npy")
+            targets = pd.read_csv(folder / f"{split}.targets.csv")
             assert feats.shape == (n, 64) and feats.dtype == np.float32
             assert np.isfinite(feats).all() and len(targets) == n
-        digits = np.load(smoke_run / f"results/features/{model}/digits/test.npy")
-        assert digits.shape[0] == 540
-    # different variants are different networks
+        assert np.load(smoke_run / f"results/features/{model}/digits/test.npy").shape[0] == 540
     a = np.load(smoke_run / "results/features/default/scenes/test.npy")
     b = np.load(smoke_run / "results/features/spatial/scenes/test.npy")
-    assert not np.allclose(a, b)
+    assert not np.allclose(a, b)  # different variants are different networks
+
+
+def test_tables_are_tidy_and_complete(smoke_run):
+    config = yaml.safe_load((smoke_run / "configs/smoke.yaml").read_text())
+    models = [*config["pretrain"]["variants"], "random", "supervised"]
+    evaluated = models + list(config["fusion"])
+    tables = smoke_run / "results/tables"
+    synthetic = pd.read_csv(tables / "synthetic_invariance.csv")
+    means = synthetic[synthetic["statistic"] == "mean_excluding_identity"]
+    assert len(means) == len(models) * len(config["invariance"]["synthetic"]["transforms"]) * 2
+    identity = synthetic[(synthetic["transform"] == "rotation") & (synthetic["parameter"] == 0)]
+    np.testing.assert_allclose(identity.query("metric == 'cosine'")["score"], 1.0, atol=1e-6)
+    realworld = pd.read_csv(tables / "realworld_invariance.csv")
+    assert set(realworld["factor"]) == set(config["invariance"]["realworld"])
+    extrinsic = pd.read_csv(tables / "extrinsic.csv")
+    assert set(extrinsic["model"]) == set(evaluated)
+    downstream = pd.read_csv(tables / "downstream.csv")
+    assert len(downstream) == len(evaluated) * len(config["downstream"])
+    fused = np.load(smoke_run / "results/features/def+spa+app/scenes/test.npy")
+    assert fused.shape[1] == 3 * 64  # fusion dimension is the sum of its members'
 
 
 def test_logs_benchmarks_and_contact_sheets(smoke_run):
@@ -77,32 +115,86 @@ def test_logs_benchmarks_and_contact_sheets(smoke_run):
 
 
 def test_second_run_has_nothing_to_do(smoke_run):
-    result = snakemake(smoke_run, "-n")
-    assert result.returncode == 0, result.stderr
-    assert "Nothing to be done" in result.stdout + result.stderr
+    assert planned(smoke_run) == {}
 
 
-def _write_config(tmp_path: Path, change) -> Path:
-    config = yaml.safe_load(SMOKE.read_text())
+def test_touching_a_module_reruns_nothing(smoke_run):
+    module = smoke_run / "src/sslinv/probes.py"
+    os.utime(module)
+    assert planned(smoke_run) == {}
+
+
+def _edit(path: Path):
+    """Append a comment: a real content change that leaves behaviour alone."""
+    original = path.read_text()
+    path.write_text(original + "\n# edited by a test\n")
+    return original
+
+
+def test_editing_the_table_module_reruns_only_tables(smoke_run):
+    path = smoke_run / "src/sslinv/tables.py"
+    original = _edit(path)
+    try:
+        jobs = planned(smoke_run)
+    finally:
+        path.write_text(original)
+    assert set(jobs) == {
+        "table_synthetic_invariance",
+        "table_realworld_invariance",
+        "table_extrinsic",
+        "table_downstream",
+    }
+
+
+def test_editing_the_probe_module_reruns_probes_and_tables_only(smoke_run):
+    path = smoke_run / "src/sslinv/probes.py"
+    original = _edit(path)
+    try:
+        jobs = planned(smoke_run)
+    finally:
+        path.write_text(original)
+    assert {
+        "downstream_probe",
+        "extrinsic_invariance",
+        "table_downstream",
+        "table_extrinsic",
+    } <= set(jobs)
+    assert not {"pretrain", "features_scenes", "prepare_scenes", "synthetic_invariance"} & set(jobs)
+
+
+def test_changing_a_probe_setting_reruns_probes_only(smoke_run):
+    config = yaml.safe_load((smoke_run / "configs/smoke.yaml").read_text())
+    config["probes"]["seed"] = 1
+    (smoke_run / "configs/changed.yaml").write_text(yaml.safe_dump(config))
+    jobs = planned(smoke_run, config="configs/changed.yaml")
+    assert set(jobs) == {
+        "downstream_probe",
+        "extrinsic_invariance",
+        "table_downstream",
+        "table_extrinsic",
+    }
+
+
+def _write_config(repo: Path, change) -> str:
+    config = yaml.safe_load((repo / "configs/smoke.yaml").read_text())
     change(config)
-    path = tmp_path / "config.yaml"
-    path.write_text(yaml.safe_dump(config))
-    return path
+    (repo / "configs/bad.yaml").write_text(yaml.safe_dump(config))
+    return "configs/bad.yaml"
 
 
-def test_unknown_config_key_stops_the_dag(tmp_path):
-    path = _write_config(tmp_path, lambda c: c["pretrain"].update(lerning_rate=0.1))
-    result = snakemake(tmp_path, "-n", config=path)
+def test_unknown_config_key_stops_the_dag(smoke_run):
+    path = _write_config(smoke_run, lambda c: c["pretrain"].update(lerning_rate=0.1))
+    result = snakemake(smoke_run, "-n", config=path)
     assert result.returncode != 0
     assert "unknown config key 'pretrain.lerning_rate'" in result.stdout + result.stderr
 
 
-def test_missing_imagefolder_root_stops_the_dag(tmp_path):
+def test_missing_imagefolder_root_stops_the_dag(smoke_run, tmp_path):
     root = tmp_path / "no_such_folder"
     path = _write_config(
-        tmp_path, lambda c: c["datasets"].update(mine={"kind": "imagefolder", "root": str(root)})
+        smoke_run, lambda c: c["datasets"].update(mine={"kind": "imagefolder", "root": str(root)})
     )
-    result = snakemake(tmp_path, "-n", config=path)
+    result = snakemake(smoke_run, "-n", config=path)
     assert result.returncode != 0
     assert f"imagefolder root '{root}' of dataset 'mine' does not exist" in (
         result.stdout + result.stderr

@@ -3,6 +3,7 @@ import json
 import re
 from pathlib import Path
 
+from sslinv.provenance import code_hash
 from sslinv.config import load_schema, validate, model_names, feature_datasets
 from sslinv.transforms import TRANSFORMS as _ALL_TRANSFORMS
 
@@ -268,10 +269,43 @@ def get_tables():
     ]
 
 
+def get_table_files(wildcards=None):
+    """Named table inputs (figures and findings read the folder of these files)."""
+    return {table: f"results/tables/{table}.csv" for table in TABLES}
+
+
+def get_figure_spec():
+    return _json({"models": MODELS, "fusions": FUSIONS})
+
+
+def get_findings_spec():
+    return _json({"variants": VARIANTS, "fusions": FUSIONS})
+
+
+def get_figures():
+    """Figures need every table; a config without some evaluation gets none."""
+    if len(get_tables()) < len(TABLES):
+        return []
+    return expand(
+        "results/figures/{name}_{metric}.{ext}",
+        name=["figure1", "transform_curves"],
+        metric=["cosine", "mahalanobis"],
+        ext=["pdf", "png"],
+    ) + expand("results/figures/invariance_vs_performance.{ext}", ext=["pdf", "png"])
+
+
+def get_findings():
+    if len(get_tables()) < len(TABLES):
+        return []
+    return ["results/findings.md", "results/tables/findings.csv"]
+
+
 def get_final_output():
     features = [
         path
         for dataset in FEATURE_DATASETS
         for path in expand(feature_outputs(dataset)["features"], model=MODELS)
     ]
-    return get_contact_sheets() + features + get_tables()
+    return (
+        get_contact_sheets() + features + get_tables() + get_figures() + get_findings()
+    )

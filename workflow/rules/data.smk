@@ -20,6 +20,7 @@ for _dataset in DATASETS:
             runtime=60,
             gpu=get_gpus(),
         params:
+            code=code_hash("data"),
             name=_dataset,
             spec=_json(config["datasets"][_dataset]),
             image_size=config["image_size"],

@@ -25,6 +25,7 @@ for _dataset in FEATURE_DATASETS:
             runtime=60,
             gpu=get_gpus,
         params:
+            code=code_hash("features"),
             splits=" ".join(feature_splits(config["datasets"][_dataset])),
             batch_size=config["features"]["batch_size"],
             device=get_device(),

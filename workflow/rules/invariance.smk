@@ -19,6 +19,7 @@ rule feature_statistics:
         mem_mb=4000,
         runtime=30,
     params:
+        code=code_hash("statistics"),
         ridge=config["invariance"]["ridge"],
     shell:
         "sslinv statistics --features {input} --ridge {params.ridge} --out {output}"
@@ -47,6 +48,7 @@ rule synthetic_invariance:
         runtime=60,
         gpu=get_gpus(),
     params:
+        code=code_hash("synthetic"),
         steps=config["invariance"]["synthetic"]["steps"],
         images=config["invariance"]["synthetic"]["images"],
         batch_size=config["invariance"]["synthetic"]["batch_size"],
@@ -76,6 +78,8 @@ rule realworld_invariance:
     resources:
         mem_mb=2000,
         runtime=30,
+    params:
+        code=code_hash("realworld"),
     shell:
         "sslinv realworld --features {input.features} --targets {input.targets}"
         " --statistics {input.statistics} --model-name {wildcards.model}"

@@ -19,6 +19,7 @@ rule pretrain:
         runtime=720,
         gpu=get_gpus,
     params:
+        code=code_hash("pretrain"),
         kind=get_model_kind,
         spec=get_model_spec,
         device=get_device(),

@@ -20,6 +20,7 @@ for _dataset in FEATURE_DATASETS:
             mem_mb=4000,
             runtime=30,
         params:
+            code=code_hash("fuse"),
             members=get_fusion_member_dirs(_dataset),
             splits=" ".join(feature_splits(config["datasets"][_dataset])),
         shell:
@@ -43,6 +44,7 @@ rule extrinsic_invariance:
         mem_mb=4000,
         runtime=60,
     params:
+        code=code_hash("extrinsic"),
         spec=get_extrinsic_spec(),
         device=get_device(),
     shell:
@@ -67,6 +69,7 @@ rule downstream_probe:
         mem_mb=4000,
         runtime=60,
     params:
+        code=code_hash("probe"),
         spec=get_task_spec,
         device=get_device(),
     shell:

@@ -8,7 +8,12 @@ for _table, _kind in TABLES.items():
         input:
             get_table_inputs(_table),
         output:
-            f"results/tables/{_table}.csv",
+            report(
+                f"results/tables/{_table}.csv",
+                caption="../report/tables.rst",
+                category="Tables",
+                labels={"table": _table},
+            ),
         log:
             f"results/logs/tables/{_table}.log",
         benchmark:
@@ -20,6 +25,7 @@ for _table, _kind in TABLES.items():
             mem_mb=2000,
             runtime=10,
         params:
+            code=code_hash("table"),
             kind=_kind,
         shell:
             "sslinv table {params.kind} --inputs {input} --out {output} > {log} 2>&1"

@@ -15,8 +15,13 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed  ## create .venv and install the package with its tools
 
-run: install  ## the full default workflow on the embedded data
+run: install  ## the full default workflow on the embedded data, then the report
 	snakemake --cores $(CORES)
+	snakemake --report results/report.html
+	@echo
+	@echo "Findings (results/findings.md):"
+	@sed -n '/^| question/,/^$$/p' results/findings.md
+	@echo "Report: $(CURDIR)/results/report.html"
 
 smoke: install  ## the tiny config (under 3 minutes)
 	snakemake --cores $(CORES) --configfile configs/smoke.yaml

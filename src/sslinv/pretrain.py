@@ -92,6 +92,7 @@ def build_model(
     images_np, latents = load_split(data_dir)
     backbone = build_backbone(spec["backbone"], seed=spec["seed"])
     meta: dict[str, Any] = {
+        "model": out_dir.name,  # the variant or baseline name (the model folder)
         "kind": kind,
         "seed": spec["seed"],
         "dataset": str(data_dir),

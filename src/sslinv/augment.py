@@ -258,19 +258,28 @@ def adjust_hue(x: Tensor, shift: Tensor | float) -> Tensor:
     ``max - (max - min) * w(h')`` (``hsv_to_rgb`` with v*s = max - min). Same maths as
     torchvision with a third of the temporaries; hue is the costliest op of the default view.
     """
+    h, maxc, cr = hue_sixths(x)
+    h = h + 6.0 * _per_sample(shift, x, "adjust_hue").view(-1, 1, 1)
+    n = torch.tensor([5.0, 3.0, 1.0], dtype=x.dtype, device=x.device).view(3, 1, 1)
+    k = torch.remainder(h.unsqueeze(-3) + n, 6.0)
+    w = torch.minimum(k, 4.0 - k).clamp_(0.0, 1.0)
+    return (maxc.unsqueeze(-3) - cr.unsqueeze(-3) * w).clamp_(0.0, 1.0)
+
+
+def hue_sixths(x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """Hue in sixths of a turn, max and chroma (max - min) of RGB images (..., 3, H, W).
+
+    rgb_to_hsv without the /6 and back; a hue shift keeps max and min, so these three are
+    all a shift needs (shared by the augmentation and the invariance transform).
+    """
     r, g, b = x.unbind(dim=-3)
     maxc = x.amax(dim=-3)
     cr = maxc - x.amin(dim=-3)
     cr_div = torch.where(cr == 0, torch.ones_like(cr), cr)
     is_r = maxc == r
     is_g = (maxc == g) & ~is_r
-    # Hue in sixths of a turn, as in rgb_to_hsv but without the /6 and back.
     h = torch.where(is_r, g - b, torch.where(is_g, 2.0 * cr + b - r, 4.0 * cr + r - g)) / cr_div
-    h += 6.0 * _per_sample(shift, x, "adjust_hue").view(-1, 1, 1)
-    n = torch.tensor([5.0, 3.0, 1.0], dtype=x.dtype, device=x.device).view(3, 1, 1)
-    k = torch.remainder(h.unsqueeze(-3) + n, 6.0)
-    w = torch.minimum(k, 4.0 - k).clamp_(0.0, 1.0)
-    return (maxc.unsqueeze(-3) - cr.unsqueeze(-3) * w).clamp_(0.0, 1.0)
+    return h, maxc, cr
 
 
 def blur_kernel_size(sigma_max: float, height: int, width: int) -> int:

@@ -41,7 +41,6 @@ def encode_floats(
     return torch.cat(out).numpy().astype(np.float32)
 
 
-@torch.no_grad()
 def extract_features(
     encoder: nn.Module,
     images: np.ndarray,
@@ -49,18 +48,19 @@ def extract_features(
     batch_size: int = 256,
     device: str | torch.device = "cpu",
 ) -> np.ndarray:
-    """f(x) for every uint8 N x H x W x 3 image, as float32 N x D."""
-    device = torch.device(device)
-    encoder = encoder.to(device).eval()
-    chunks = []
-    for start in range(0, len(images), batch_size):
-        x = to_tensor(images[start : start + batch_size], device)
-        x = normalize(to_unit(x)).contiguous(memory_format=memory_format(device))
-        with autocast(device):
-            chunks.append(encoder(x).float().cpu())
+    """f(x) for every uint8 N x H x W x 3 image, as float32 N x D (decoded chunk by chunk)."""
+    chunks = [
+        encode_floats(
+            encoder,
+            to_unit(to_tensor(images[start : start + batch_size], device)),
+            batch_size=batch_size,
+            device=device,
+        )
+        for start in range(0, len(images), batch_size)
+    ]
     if not chunks:
         return np.zeros((0, getattr(encoder, "feature_dim", 0)), dtype=np.float32)
-    return torch.cat(chunks).numpy().astype(np.float32)
+    return np.concatenate(chunks)
 
 
 def extract_splits(

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 
+from sslinv.findings import group_means
 from sslinv.io import atomic_path
 from sslinv.palette import fused_markers, is_baseline, model_colours
 
@@ -45,6 +46,18 @@ def save_figure(fig: plt.Figure, path: str | Path) -> None:
         with atomic_path(target, suffix=target.suffix) as tmp:
             fig.savefig(tmp, format=target.suffix[1:], dpi=150, bbox_inches="tight")
     plt.close(fig)
+
+
+def _legend(fig: plt.Figure, handles, labels) -> None:
+    """One legend for the whole figure, above the panels, one row."""
+    fig.legend(
+        handles,
+        labels,
+        loc="upper center",
+        ncol=min(len(labels), 8),
+        frameon=False,
+        bbox_to_anchor=(0.5, 1.0),
+    )
 
 
 def _bars(
@@ -159,14 +172,7 @@ def figure1(
     axes[3].set_ylabel("test score")
     axes[3].set_title("(4) Downstream performance of a linear probe")
     handles, labels = axes[3].get_legend_handles_labels()
-    fig.legend(
-        handles,
-        labels,
-        loc="upper center",
-        ncol=min(len(labels), 8),
-        bbox_to_anchor=(0.5, 1.0),
-        frameon=False,
-    )
+    _legend(fig, handles, labels)
     fig.tight_layout(rect=(0, 0, 1, 0.975))
     save_figure(fig, path)
 
@@ -207,25 +213,10 @@ def transform_curves(
     for ax in axes[:, 0]:
         ax.set_ylabel(metric)
     handles, labels = axes.flat[0].get_legend_handles_labels()
-    fig.legend(
-        handles,
-        labels,
-        loc="upper center",
-        ncol=len(labels),
-        frameon=False,
-        bbox_to_anchor=(0.5, 1.0),
-    )
+    _legend(fig, handles, labels)
     fig.suptitle(f"{METRIC_LABEL[metric].splitlines()[0]} against the transform parameter", y=1.03)
     fig.tight_layout(rect=(0, 0, 1, 0.97))
     save_figure(fig, path)
-
-
-def group_invariance(synthetic: pd.DataFrame, metric: str = "cosine") -> pd.DataFrame:
-    """Per model: mean synthetic invariance over spatial and over appearance transforms."""
-    summary = synthetic[
-        (synthetic["statistic"] == "mean_excluding_identity") & (synthetic["metric"] == metric)
-    ]
-    return summary.pivot_table(index="model", columns="group", values="score", aggfunc="mean")
 
 
 def invariance_vs_performance(
@@ -233,7 +224,7 @@ def invariance_vs_performance(
 ) -> None:
     """Downstream score against spatial and appearance invariance, with Spearman's rho."""
     colours = model_colours(models)
-    groups = group_invariance(synthetic)
+    groups = group_means(synthetic)
     tasks = list(dict.fromkeys(downstream["task"]))
     kinds = [k for k in ("spatial", "appearance") if k in groups]
     fig, axes = plt.subplots(
@@ -265,13 +256,6 @@ def invariance_vs_performance(
                 ax.set_ylabel("test score")
             ax.grid(alpha=0.3)
     handles, labels = axes[0, 0].get_legend_handles_labels()
-    fig.legend(
-        handles,
-        labels,
-        loc="upper center",
-        ncol=len(labels),
-        frameon=False,
-        bbox_to_anchor=(0.5, 1.0),
-    )
+    _legend(fig, handles, labels)
     fig.tight_layout(rect=(0, 0, 1, 0.94))
     save_figure(fig, path)

@@ -67,6 +67,7 @@ from sslinv.augment import (
     adjust_saturation,
     blur_kernel_size,
     gaussian_blur,
+    hue_sixths,
     rgb_to_grayscale,
 )
 
@@ -377,13 +378,7 @@ def _hue(x: Tensor, vals: np.ndarray) -> Tensor:
     Same arithmetic, but the hue, max and range of each image are computed once rather than
     once per value: hue was the slowest transform of a grid by a factor of ~5.
     """
-    r, g, b = x.unbind(dim=-3)
-    maxc = x.amax(dim=-3)
-    cr = maxc - x.amin(dim=-3)
-    cr_div = torch.where(cr == 0, torch.ones_like(cr), cr)
-    is_r = maxc == r
-    is_g = (maxc == g) & ~is_r
-    h = torch.where(is_r, g - b, torch.where(is_g, 2.0 * cr + b - r, 4.0 * cr + r - g)) / cr_div
+    h, maxc, cr = hue_sixths(x)
     shift = torch.as_tensor(vals, dtype=x.dtype, device=x.device).view(-1, 1, 1, 1)
     n = torch.tensor([5.0, 3.0, 1.0], dtype=x.dtype, device=x.device).view(3, 1, 1)
     k = ((h + 6.0 * shift).unsqueeze(-3) + n).remainder_(6.0)  # (V, B, 3, H, W)

@@ -115,6 +115,7 @@ def test_markdown_has_table_rules_and_winners():
     assert "| question | asks | verdict | evidence |" in text
     assert "## Rules" in text and "rho >= 0.5" in text
     assert "| pose | pose | def+spa+app |" in text
+    assert "| appearance | +0.300 | -0.100 | +0.600 | 2/3 |" in text  # class, hue, pose vs random
 
 
 @pytest.mark.parametrize("metric", ["cosine", "mahalanobis"])

@@ -225,6 +225,17 @@ def markdown(answers: dict[str, dict], downstream: pd.DataFrame) -> str:
     if not winners.empty:
         winners["best"] = winners["best"].map(lambda v: f"{v:.3f}")
         lines += [_md_table(winners), ""]
+    learned = learning_check(downstream)
+    if not learned.empty:
+        lines += [
+            "## Did every model learn? (score minus the random network's)",
+            "",
+            "A trained model that does not beat the untrained network on any task has "
+            "learned nothing useful; one that loses on some tasks has traded them away.",
+            "",
+            _md_table(learned),
+            "",
+        ]
     lines += ["## Evidence", ""]
     for key, result in answers.items():
         lines += [
@@ -237,6 +248,19 @@ def markdown(answers: dict[str, dict], downstream: pd.DataFrame) -> str:
         ]
     lines += ["## Rules", "", RULES, ""]
     return "\n".join(lines)
+
+
+def learning_check(downstream: pd.DataFrame, reference: str = "random") -> pd.DataFrame:
+    """Per model and task: test score minus the random network's (rounded, as strings)."""
+    scores = downstream.pivot_table(index="model", columns="task", values="score")
+    if reference not in scores.index:
+        return pd.DataFrame()
+    delta = scores.drop(index=reference) - scores.loc[reference]
+    table = delta.map(lambda v: f"{v:+.3f}")
+    table["beats random on"] = [
+        f"{int((row > 0).sum())}/{row.notna().sum()}" for _, row in delta.iterrows()
+    ]
+    return table.reset_index()
 
 
 def _pretty(evidence) -> str:

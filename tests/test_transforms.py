@@ -10,6 +10,7 @@ from torchvision.transforms import InterpolationMode
 
 from sslinv import transforms as T
 from sslinv.augment import adjust_hue, blur_kernel_size
+from sslinv.transforms import TRANSFORMS
 
 NAMES = list(T.TRANSFORMS)
 BILINEAR = InterpolationMode.BILINEAR
@@ -296,3 +297,16 @@ def test_cuda_matches_cpu(name):
     gpu = t.apply_grid(x.cuda(), values)
     assert gpu.device.type == "cuda"
     assert maxdiff(gpu.cpu(), t.apply_grid(x, values)) <= 1e-4
+
+
+@pytest.mark.parametrize("name", sorted(TRANSFORMS))
+def test_non_contiguous_input_is_accepted(name):
+    """Images arrive as N x H x W x 3 arrays permuted to N x 3 x H x W (not contiguous)."""
+    channels_last = torch.rand(2, 16, 16, 3, generator=torch.Generator().manual_seed(0))
+    x = channels_last.permute(0, 3, 1, 2)
+    assert not x.is_contiguous()
+    transform = TRANSFORMS[name]
+    values = transform.grid(3, 16)
+    torch.testing.assert_close(
+        transform.apply_grid(x, values), transform.apply_grid(x.contiguous(), values)
+    )

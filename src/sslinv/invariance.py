@@ -176,6 +176,7 @@ def synthetic_invariance(
     """
     import pandas as pd
 
+    from sslinv.datasets import to_tensor
     from sslinv.features import encode_floats
     from sslinv.preprocess import to_unit
 
@@ -188,8 +189,7 @@ def synthetic_invariance(
     dist_sq = np.zeros(len(values))
     count = 0
     for start in range(0, len(images), per_chunk):
-        chunk = np.ascontiguousarray(images[start : start + per_chunk])
-        x = to_unit(torch.from_numpy(chunk).permute(0, 3, 1, 2).to(device))
+        x = to_unit(to_tensor(images[start : start + per_chunk], device))
         clean = encode_floats(encoder, x, batch_size=batch_size, device=device)
         grid = transform.apply_grid(x, values)  # V x B x 3 x H x W
         v, b = grid.shape[:2]

@@ -163,6 +163,7 @@ class Transform:
         assert self.check_fn is not None and self.batch_fn is not None
         self.check_fn(self.name, vals)
         work = images.float() if images.dtype in (torch.float16, torch.bfloat16) else images
+        work = work.contiguous()  # e.g. an N x H x W x 3 array permuted to N x 3 x H x W
         is_id = vals == self.identity
         todo = np.flatnonzero(~is_id)
         if len(todo) == len(vals):
@@ -458,7 +459,7 @@ def _equalize(x: Tensor, vals: np.ndarray) -> Tensor:
     Integer arithmetic throughout, so it is exact against torchvision on uint8 images.
     """
     b, c, h, w = x.shape
-    q = _quantise(x).view(b * c, h * w).long()
+    q = _quantise(x).reshape(b * c, h * w).long()
     offsets = torch.arange(b * c, device=x.device).view(-1, 1) * 256
     hist = torch.bincount((q + offsets).view(-1), minlength=b * c * 256).view(b * c, 256)
     last = hist.gather(1, q.amax(dim=1, keepdim=True))

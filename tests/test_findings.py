@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from sslinv import figures, findings
-from sslinv.tables import synthetic_rows
+from sslinv.invariance import synthetic_rows
 
 MODELS = ["default", "spatial", "appearance", "random", "supervised"]
 # cosine invariance per model: (spatial transforms, appearance transforms)

@@ -10,7 +10,7 @@ import pytest
 
 from sslinv.errors import ConfigError
 from sslinv.fusion import fuse, fuse_splits
-from sslinv.tables import synthetic_rows
+from sslinv.invariance import synthetic_rows
 from sslinv.targets import regression_targets
 
 

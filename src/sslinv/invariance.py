@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 
 # Relative ridge added to the covariance: ridge * mean eigenvalue (= trace / D). The paper
@@ -174,7 +175,6 @@ def synthetic_invariance(
     Returns a DataFrame with one row per value: value, cosine, mahalanobis (means over images)
     and their standard deviations.
     """
-    import pandas as pd
 
     from sslinv.datasets import to_tensor
     from sslinv.features import encode_floats
@@ -214,3 +214,32 @@ def synthetic_invariance(
             "n_images": count,
         }
     )
+
+
+METRICS = ("cosine", "mahalanobis")
+
+
+def synthetic_rows(
+    curve: pd.DataFrame, model: str, transform: str, group: str, identity: float
+) -> pd.DataFrame:
+    """Tidy rows of one synthetic-invariance curve plus its mean excluding the identity value."""
+    is_identity = np.isclose(curve["value"].to_numpy(dtype=float), identity)
+    rows = []
+    for metric in METRICS:
+        for value, score in zip(curve["value"], curve[metric], strict=True):
+            rows.append(
+                {"statistic": "value", "parameter": value, "metric": metric, "score": score}
+            )
+        rows.append(
+            {
+                "statistic": "mean_excluding_identity",
+                "parameter": np.nan,
+                "metric": metric,
+                "score": float(curve[metric][~is_identity].mean()),
+            }
+        )
+    frame = pd.DataFrame(rows)
+    frame.insert(0, "group", group)
+    frame.insert(0, "transform", transform)
+    frame.insert(0, "model", model)
+    return frame

@@ -10,36 +10,7 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
-
-METRICS = ("cosine", "mahalanobis")
-
-
-def synthetic_rows(
-    curve: pd.DataFrame, model: str, transform: str, group: str, identity: float
-) -> pd.DataFrame:
-    """Tidy rows of one synthetic-invariance curve plus its mean excluding the identity value."""
-    is_identity = np.isclose(curve["value"].to_numpy(dtype=float), identity)
-    rows = []
-    for metric in METRICS:
-        for value, score in zip(curve["value"], curve[metric], strict=True):
-            rows.append(
-                {"statistic": "value", "parameter": value, "metric": metric, "score": score}
-            )
-        rows.append(
-            {
-                "statistic": "mean_excluding_identity",
-                "parameter": np.nan,
-                "metric": metric,
-                "score": float(curve[metric][~is_identity].mean()),
-            }
-        )
-    frame = pd.DataFrame(rows)
-    frame.insert(0, "group", group)
-    frame.insert(0, "transform", transform)
-    frame.insert(0, "model", model)
-    return frame
 
 
 def stack_csv(paths: Sequence[str | Path]) -> pd.DataFrame:

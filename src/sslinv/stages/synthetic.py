@@ -26,9 +26,8 @@ def run(args: argparse.Namespace) -> None:
     from sslinv.checkpoint import load_encoder
     from sslinv.datasets import load_split
     from sslinv.device import resolve_device
-    from sslinv.invariance import FeatureStatistics, synthetic_invariance
+    from sslinv.invariance import FeatureStatistics, synthetic_invariance, synthetic_rows
     from sslinv.io import save_csv
-    from sslinv.tables import synthetic_rows
     from sslinv.transforms import get_transform
 
     device = resolve_device(args.device)

@@ -126,20 +126,19 @@ def test_touching_a_module_reruns_nothing(smoke_run):
     assert planned(smoke_run) == {}
 
 
-def _edit(path: Path):
-    """Append a comment: a real content change that leaves behaviour alone."""
+def planned_after_edit(repo: Path, module: str) -> dict[str, int]:
+    """What `snakemake -n` would rerun after a real (comment-only) edit of a package module."""
+    path = repo / "src/sslinv" / module
     original = path.read_text()
     path.write_text(original + "\n# edited by a test\n")
-    return original
+    try:
+        return planned(repo)
+    finally:
+        path.write_text(original)
 
 
 def test_editing_the_table_module_reruns_only_tables(smoke_run):
-    path = smoke_run / "src/sslinv/tables.py"
-    original = _edit(path)
-    try:
-        jobs = planned(smoke_run)
-    finally:
-        path.write_text(original)
+    jobs = planned_after_edit(smoke_run, "tables.py")
     assert set(jobs) == {
         "table_synthetic_invariance",
         "table_realworld_invariance",
@@ -150,12 +149,7 @@ def test_editing_the_table_module_reruns_only_tables(smoke_run):
 
 
 def test_editing_the_probe_module_reruns_probes_and_tables_only(smoke_run):
-    path = smoke_run / "src/sslinv/probes.py"
-    original = _edit(path)
-    try:
-        jobs = planned(smoke_run)
-    finally:
-        path.write_text(original)
+    jobs = planned_after_edit(smoke_run, "probes.py")
     assert {
         "downstream_probe",
         "extrinsic_invariance",
@@ -166,12 +160,7 @@ def test_editing_the_probe_module_reruns_probes_and_tables_only(smoke_run):
 
 
 def test_editing_the_figure_module_reruns_only_figures(smoke_run):
-    path = smoke_run / "src/sslinv/figures.py"
-    original = _edit(path)
-    try:
-        jobs = planned(smoke_run)
-    finally:
-        path.write_text(original)
+    jobs = planned_after_edit(smoke_run, "figures.py")
     assert set(jobs) == {"figure1", "transform_curves", "invariance_vs_performance"}
 
 

@@ -102,6 +102,8 @@ def test_tables_are_tidy_and_complete(smoke_run):
     assert set(realworld["factor"]) == set(config["invariance"]["realworld"])
     extrinsic = pd.read_csv(tables / "extrinsic.csv")
     assert set(extrinsic["model"]) == set(evaluated)
+    first = extrinsic[extrinsic["model"] == evaluated[0]]
+    assert list(first["latent"]) == list(config["extrinsic"]["latents"])  # config order
     downstream = pd.read_csv(tables / "downstream.csv")
     assert len(downstream) == len(evaluated) * len(config["downstream"])
     fused = np.load(smoke_run / "results/features/def+spa+app/scenes/test.npy")

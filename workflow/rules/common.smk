@@ -231,7 +231,11 @@ def get_probe_features(dataset):
 
 def get_extrinsic_spec():
     extrinsic = config["extrinsic"]
-    return _json({"latents": extrinsic.get("latents", {}), "probes": config["probes"]})
+    # [column, period] pairs: a list keeps the config's order through the sorted JSON
+    latents = [
+        [column, period] for column, period in extrinsic.get("latents", {}).items()
+    ]
+    return _json({"latents": latents, "probes": config["probes"]})
 
 
 def get_task_features(wildcards):

@@ -25,7 +25,10 @@ def run(args: argparse.Namespace) -> None:
 
     spec = parse_spec(args.spec)
     frame = extrinsic_invariance(
-        args.features, spec["latents"], spec["probes"], device=str(resolve_device(args.device))
+        args.features,
+        dict(spec["latents"]),
+        spec["probes"],
+        device=str(resolve_device(args.device)),
     )
     frame.insert(0, "model", args.model_name)
     frame.insert(2, "metric", "r2")

@@ -34,6 +34,8 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, ClassVar, NamedTuple
 
 import torch
@@ -67,6 +69,7 @@ __all__ = [
     "hsv_to_rgb",
     "rgb_to_grayscale",
     "rgb_to_hsv",
+    "sharded",
 ]
 
 #: ITU-R BT.601 luma weights (torchvision uses 0.2989 for red; the difference is < 1e-4).
@@ -163,9 +166,36 @@ def _check_generator(generator: Any, op: str) -> None:
 # --------------------------------------------------------------------------- random draws
 
 
+_SHARD: ContextVar[tuple[int, int] | None] = ContextVar("augment_shard", default=None)
+
+
+@contextmanager
+def sharded(total: int, start: int) -> Iterator[None]:
+    """Draw parameters for a ``total``-sample batch and keep this process's part of it.
+
+    Data-parallel training splits a global batch over processes that share one seed: inside
+    this block each op draws for all ``total`` samples and uses the columns from ``start``
+    on, so sample i gets the same parameters as in the single-process run, and every
+    process's generator advances identically.
+    """
+    token = _SHARD.set((total, start))
+    try:
+        yield
+    finally:
+        _SHARD.reset(token)
+
+
 def _rand(shape: tuple[int, ...], generator: torch.Generator) -> Tensor:
-    """Uniform [0, 1) on the generator's device: the device never changes what a seed draws."""
-    return torch.rand(shape, generator=generator, device=generator.device)
+    """Uniform [0, 1) on the generator's device: the device never changes what a seed draws.
+
+    The last dimension of ``shape`` is always the batch (see :func:`sharded`).
+    """
+    shard = _SHARD.get()
+    if shard is None:
+        return torch.rand(shape, generator=generator, device=generator.device)
+    total, start = shard
+    full = torch.rand((*shape[:-1], total), generator=generator, device=generator.device)
+    return full[..., start : start + shape[-1]]
 
 
 def _lerp(u: Tensor, lo: float, hi: float) -> Tensor:

@@ -30,17 +30,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
+    args.argv = argv  # a data-parallel stage re-launches itself with the same arguments
     logging.basicConfig(
         level=logging.INFO,
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     from sslinv.device import set_threads
+    from sslinv.gpu_slots import claim
 
     set_threads(args.threads)
     try:
-        args.func(args)
+        with claim(args.gpus if args.device != "cpu" else 0):
+            args.func(args)
     except USER_ERRORS as err:
         print(f"sslinv {args.stage}: error: {err}", file=sys.stderr)
         return 2

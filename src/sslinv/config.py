@@ -45,6 +45,22 @@ def load_schema(path: str | Path | None = None) -> dict:
     return yaml.safe_load(Path(path or SCHEMA_PATH).read_text())
 
 
+RESOURCE_KEYS = {"threads", "mem_mb", "runtime", "gpu"}
+
+
+def load_resources(path: str | Path) -> dict[str, dict[str, int]]:
+    """Read the per-stage job sizes, refusing a typo'd key rather than silently ignoring it."""
+    table = yaml.safe_load(Path(path).read_text()) or {}
+    for stage, values in table.items():
+        unknown = set(values) - RESOURCE_KEYS
+        if unknown or "threads" not in values:
+            raise ConfigError(
+                f"{path}: stage '{stage}' must give threads and may give mem_mb, runtime, gpu; "
+                f"got {', '.join(sorted(values))}"
+            )
+    return table
+
+
 def _key(path) -> str:
     return ".".join(str(p) for p in path) or "<top level>"
 

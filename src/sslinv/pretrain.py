@@ -12,7 +12,7 @@ import hashlib
 import json
 import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from sslinv.augment import build_augmentation, describe
 from sslinv.checkpoint import save_encoder
 from sslinv.datasets import load_split, to_tensor
 from sslinv.device import memory_format
+from sslinv.distributed import World
 from sslinv.features import extract_features, knn_accuracy
 from sslinv.models.backbone import Backbone, build_backbone
 from sslinv.models.moco import MoCo
@@ -49,6 +50,10 @@ class MoCoObjective:
     def __init__(self, moco: MoCo, augmentation, device: torch.device) -> None:
         self.moco, self.augmentation, self.device = moco, augmentation, device
 
+    def wrap(self, wrapper: Callable[[nn.Module], nn.Module]) -> None:
+        """Route the forward pass through ``wrapper`` (DistributedDataParallel)."""
+        self.moco = wrapper(self.moco)
+
     def __call__(self, x: torch.Tensor, y: torch.Tensor | None, generator: torch.Generator):
         fmt = memory_format(self.device)
         x = to_unit(x)
@@ -61,16 +66,15 @@ class SupervisedObjective:
     """Cross-entropy of a linear head on one augmented view (the supervised baseline)."""
 
     def __init__(self, backbone: Backbone, head: nn.Linear, augmentation, device) -> None:
-        self.backbone, self.head, self.augmentation, self.device = (
-            backbone,
-            head,
-            augmentation,
-            device,
-        )
+        self.network: nn.Module = nn.Sequential(backbone, head)
+        self.augmentation, self.device = augmentation, device
+
+    def wrap(self, wrapper: Callable[[nn.Module], nn.Module]) -> None:
+        self.network = wrapper(self.network)
 
     def __call__(self, x: torch.Tensor, y: torch.Tensor | None, generator: torch.Generator):
         view = normalize(self.augmentation(to_unit(x), generator))
-        logits = self.head(self.backbone(view.contiguous(memory_format=memory_format(self.device))))
+        logits = self.network(view.contiguous(memory_format=memory_format(self.device)))
         loss = F.cross_entropy(logits.float(), y)
         top1 = (logits.argmax(1) == y).float().mean()
         return loss, {"loss": loss.detach(), "top1": top1.detach()}
@@ -83,8 +87,13 @@ def build_model(
     out_dir: str | Path,
     *,
     device: str | torch.device = "cpu",
+    world: World | None = None,
 ) -> dict:
-    """Train (or just initialise) one model and write its checkpoint; return its metadata."""
+    """Train (or just initialise) one model and write its checkpoint; return its metadata.
+
+    In a data-parallel run every rank trains; rank 0 alone checks and writes the model.
+    """
+    world = world or World()
     if kind not in KINDS:
         raise ValueError(f"unknown model kind {kind!r}; one of {', '.join(KINDS)}")
     device = torch.device(device)
@@ -102,7 +111,9 @@ def build_model(
         "device": str(device),
     }
     if kind != "random":
-        meta.update(_train(kind, spec, backbone, images_np, latents, out_dir, device))
+        meta.update(_train(kind, spec, backbone, images_np, latents, out_dir, device, world))
+    if not world.is_main:
+        return meta
     meta.update(_knn_check(backbone, images_np, latents, spec, device))
     _check_learned(kind, meta, spec)
     save_encoder(out_dir, backbone, meta)
@@ -110,7 +121,7 @@ def build_model(
     return meta
 
 
-def _train(kind, spec, backbone, images_np, latents, out_dir, device) -> dict:
+def _train(kind, spec, backbone, images_np, latents, out_dir, device, world: World) -> dict:
     augmentation = build_augmentation(spec["augmentations"])
     backbone = backbone.to(device).to(memory_format=memory_format(device))
     images = to_tensor(images_np, device)
@@ -139,6 +150,8 @@ def _train(kind, spec, backbone, images_np, latents, out_dir, device) -> dict:
         head = nn.Linear(backbone.feature_dim, len(classes)).to(device)
         model = nn.ModuleDict({"backbone": backbone, "head": head})
         objective = SupervisedObjective(backbone, head, augmentation, device)
+    if world.distributed:
+        objective.wrap(lambda module: _data_parallel(module, device))
     opt = spec["optimizer"]
     result = train(
         model,
@@ -156,6 +169,7 @@ def _train(kind, spec, backbone, images_np, latents, out_dir, device) -> dict:
         fingerprint=fingerprint(spec, len(images_np)),
         checkpoint_every=spec["checkpoint_every"],
         log_every=spec["log_every"],
+        world=world,
     )
     backbone.to(memory_format=torch.contiguous_format)
     return {
@@ -170,8 +184,19 @@ def _train(kind, spec, backbone, images_np, latents, out_dir, device) -> dict:
         "first_loss": result.history[0]["loss"] if result.history else float("nan"),
         "wall_time_s": round(result.wall_time, 2),
         "images_per_s": round(result.images_per_s, 1),
+        "processes": world.size,
         "loss_curve": [round(h["loss"], 4) for h in result.history],
     }
+
+
+def _data_parallel(module: nn.Module, device: torch.device) -> nn.Module:
+    """DDP averages gradients over ranks. Buffers stay per rank: MoCo's queue is kept equal
+    by gathering keys, and batch-norm statistics are each rank's own (rank 0's are saved).
+    """
+    from torch.nn.parallel import DistributedDataParallel
+
+    ids = [device.index] if device.type == "cuda" else None
+    return DistributedDataParallel(module, device_ids=ids, broadcast_buffers=False)
 
 
 def _encode_labels(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

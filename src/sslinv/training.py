@@ -7,6 +7,7 @@ SIGTERM/SIGUSR1 (SLURM time limits, pre-emption), and a loud stop on a non-finit
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import signal
@@ -18,7 +19,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from sslinv.augment import sharded
 from sslinv.device import autocast
+from sslinv.distributed import World, any_rank, mean_over_ranks
 from sslinv.errors import Interrupted, TrainingError
 from sslinv.io import atomic_path
 
@@ -101,13 +104,21 @@ def train(
     fingerprint: str = "",
     checkpoint_every: int = 100,
     log_every: int = 10,
+    world: World | None = None,
 ) -> TrainResult:
     """Optimise ``model`` through ``objective`` over ``images`` (uint8 N x 3 x H x W).
 
     The data order of epoch e is a permutation seeded by (seed, e) and every augmentation
     draws from one generator whose state is checkpointed, so a resumed run sees the same
     batches and views as an uninterrupted one.
+
+    With several data-parallel processes (``world``), each takes its slice of every global
+    batch and draws the augmentation parameters of the whole batch, keeping its own; the
+    objective's network must already be wrapped for gradient averaging. Only rank 0 writes
+    the resume state; all ranks read it.
     """
+    world = world or World()
+    shard = world.shard(batch_size)
     n = images.shape[0]
     if n < batch_size:
         raise TrainingError(
@@ -136,10 +147,10 @@ def train(
             order = torch.randperm(
                 n, generator=torch.Generator().manual_seed(seed * 100003 + epoch)
             )
-            index = order[within * batch_size : (within + 1) * batch_size].to(device)
+            index = order[within * batch_size : (within + 1) * batch_size][shard].to(device)
             for group in optimizer.param_groups:
                 group["lr"] = schedule(step)
-            with autocast(device):
+            with autocast(device), _shard_draws(world, batch_size, shard):
                 loss, metrics = objective(
                     images[index], None if labels is None else labels[index], generator
                 )
@@ -152,15 +163,17 @@ def train(
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
+            metrics = mean_over_ranks(metrics)
             record = {"step": step + 1, "lr": schedule(step)}
             record.update({k: float(v) for k, v in metrics.items()})
             result.history.append(record)
             done = step + 1
-            if done % log_every == 0 or done == total:
+            if world.is_main and (done % log_every == 0 or done == total):
                 _log_progress(record, done, total, start_step, started, batch_size, epoch)
-            interrupted = flag.received is not None
+            interrupted = any_rank(flag.received is not None, device)
             if (
-                state_path is not None
+                world.is_main
+                and state_path is not None
                 and (done % checkpoint_every == 0 or interrupted)
                 and done < total
             ):
@@ -175,13 +188,21 @@ def train(
                     elapsed_before + time.perf_counter() - started,
                 )
             if interrupted:
+                signal_name = flag.received or "(on another rank)"
                 raise Interrupted(
-                    f"received signal {flag.received} at step {done}/{total}; state saved to "
+                    f"received signal {signal_name} at step {done}/{total}; state saved to "
                     f"{state_path}, rerun the job to resume"
                 )
     result.wall_time = elapsed_before + time.perf_counter() - started
     result.images_per_s = total * batch_size / max(result.wall_time, 1e-9)
     return result
+
+
+def _shard_draws(world: World, batch_size: int, shard: slice):
+    """Draw augmentations for the global batch in data-parallel runs (see augment.sharded)."""
+    if not world.distributed:
+        return contextlib.nullcontext()
+    return sharded(batch_size, shard.start)
 
 
 def _log_progress(

@@ -4,7 +4,13 @@ import re
 from pathlib import Path
 
 from sslinv.provenance import code_hash
-from sslinv.config import load_schema, validate, model_names, feature_datasets
+from sslinv.config import (
+    feature_datasets,
+    load_resources,
+    load_schema,
+    model_names,
+    validate,
+)
 from sslinv.transforms import TRANSFORMS as _ALL_TRANSFORMS
 
 
@@ -71,9 +77,23 @@ def get_device():
     return config["compute"]["device"]
 
 
-def get_gpus(wildcards=None):
-    """GPU stages ask for one GPU unless the config pins the CPU."""
-    return 0 if config["compute"]["device"] == "cpu" else 1
+RESOURCES = load_resources(Path(workflow.basedir) / "workflow/resources.yaml")
+
+
+def stage_threads(stage):
+    return RESOURCES[stage]["threads"]
+
+
+def stage_resources(stage, gpu=True):
+    """A stage's resources from workflow/resources.yaml (profiles override them per rule).
+
+    GPU stages ask for their GPUs unless the config pins the CPU or this job has no use
+    for one (``gpu=False``, e.g. preparing a dataset that is only decoded, not rendered).
+    """
+    resources = {k: v for k, v in RESOURCES[stage].items() if k != "threads"}
+    if "gpu" in resources and (config["compute"]["device"] == "cpu" or not gpu):
+        resources["gpu"] = 0
+    return resources
 
 
 def split_files(dataset, split):

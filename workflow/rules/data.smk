@@ -14,11 +14,11 @@ for _dataset in DATASETS:
             f"results/benchmarks/prepare/{_dataset}.tsv"
         conda:
             ENV
-        threads: 2
+        threads: stage_threads("prepare")
         resources:
-            mem_mb=4000,
-            runtime=60,
-            gpu=get_gpus(),
+            **stage_resources(
+                "prepare", gpu=config["datasets"][_dataset]["kind"] == "scenes"
+            ),
         params:
             code=code_hash("data"),
             name=_dataset,
@@ -30,4 +30,4 @@ for _dataset in DATASETS:
             "sslinv data --dataset {params.name} --splits {params.splits}"
             " --spec {params.spec:q} --image-size {params.image_size}"
             " --out $(dirname $(dirname {output.images[0]}))"
-            " --threads {threads} --device {params.device} > {log} 2>&1"
+            " --threads {threads} --device {params.device} --gpus {resources.gpu} > {log} 2>&1"

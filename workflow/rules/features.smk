@@ -19,11 +19,9 @@ for _dataset in FEATURE_DATASETS:
             model=NETWORK_PATTERN,
         conda:
             ENV
-        threads: 1
+        threads: stage_threads("features")
         resources:
-            mem_mb=4000,
-            runtime=60,
-            gpu=get_gpus,
+            **stage_resources("features"),
         params:
             code=code_hash("features"),
             splits=" ".join(feature_splits(config["datasets"][_dataset])),
@@ -32,5 +30,5 @@ for _dataset in FEATURE_DATASETS:
         shell:
             "sslinv features --model $(dirname {input.encoder}) --data $(dirname $(dirname {input.data[0]}))"
             " --splits {params.splits} --out $(dirname {output.features[0]})"
-            " --batch-size {params.batch_size} --threads {threads} --device {params.device}"
+            " --batch-size {params.batch_size} --threads {threads} --device {params.device} --gpus {resources.gpu}"
             " > {log} 2>&1"

@@ -20,10 +20,9 @@ rule figure1:
         metric="cosine|mahalanobis",
     conda:
         ENV
-    threads: 1
+    threads: stage_threads("figures")
     resources:
-        mem_mb=2000,
-        runtime=10,
+        **stage_resources("figures"),
     params:
         code=code_hash("figures"),
         spec=get_figure_spec(),
@@ -51,10 +50,9 @@ rule transform_curves:
         metric="cosine|mahalanobis",
     conda:
         ENV
-    threads: 1
+    threads: stage_threads("figures")
     resources:
-        mem_mb=2000,
-        runtime=10,
+        **stage_resources("figures"),
     params:
         code=code_hash("figures"),
         spec=get_figure_spec(),
@@ -81,10 +79,9 @@ rule invariance_vs_performance:
         "results/benchmarks/figures/invariance_vs_performance.tsv"
     conda:
         ENV
-    threads: 1
+    threads: stage_threads("figures")
     resources:
-        mem_mb=2000,
-        runtime=10,
+        **stage_resources("figures"),
     params:
         code=code_hash("figures"),
         spec=get_figure_spec(),
@@ -115,10 +112,9 @@ rule findings:
         "results/benchmarks/findings.tsv"
     conda:
         ENV
-    threads: 1
+    threads: stage_threads("figures")
     resources:
-        mem_mb=2000,
-        runtime=10,
+        **stage_resources("figures"),
     params:
         code=code_hash("findings"),
         spec=get_findings_spec(),

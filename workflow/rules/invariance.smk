@@ -14,10 +14,9 @@ rule feature_statistics:
         model=NETWORK_PATTERN,
     conda:
         ENV
-    threads: 1
+    threads: stage_threads("feature_statistics")
     resources:
-        mem_mb=4000,
-        runtime=30,
+        **stage_resources("feature_statistics"),
     params:
         code=code_hash("statistics"),
         ridge=config["invariance"]["ridge"],
@@ -42,11 +41,9 @@ rule synthetic_invariance:
         model=NETWORK_PATTERN,
     conda:
         ENV
-    threads: 1
+    threads: stage_threads("synthetic_invariance")
     resources:
-        mem_mb=4000,
-        runtime=60,
-        gpu=get_gpus(),
+        **stage_resources("synthetic_invariance"),
     params:
         code=code_hash("synthetic"),
         steps=config["invariance"]["synthetic"]["steps"],
@@ -57,7 +54,7 @@ rule synthetic_invariance:
         "sslinv synthetic --model $(dirname {input.encoder}) --data $(dirname {input.images})"
         " --statistics {input.statistics} --transform {wildcards.transform}"
         " --steps {params.steps} --images {params.images} --batch-size {params.batch_size}"
-        " --out {output} --threads {threads} --device {params.device} > {log} 2>&1"
+        " --out {output} --threads {threads} --device {params.device} --gpus {resources.gpu} > {log} 2>&1"
 
 
 rule realworld_invariance:
@@ -74,10 +71,9 @@ rule realworld_invariance:
         model=NETWORK_PATTERN,
     conda:
         ENV
-    threads: 1
+    threads: stage_threads("realworld_invariance")
     resources:
-        mem_mb=2000,
-        runtime=30,
+        **stage_resources("realworld_invariance"),
     params:
         code=code_hash("realworld"),
     shell:

@@ -13,11 +13,9 @@ rule pretrain:
         "results/benchmarks/pretrain/{model}.tsv"
     conda:
         ENV
-    threads: 8
+    threads: stage_threads("pretrain")
     resources:
-        mem_mb=8000,
-        runtime=720,
-        gpu=get_gpus,
+        **stage_resources("pretrain"),
     params:
         code=code_hash("pretrain"),
         kind=get_model_kind,
@@ -26,4 +24,4 @@ rule pretrain:
     shell:
         "sslinv pretrain --kind {params.kind} --spec {params.spec:q}"
         " --data $(dirname {input.images}) --out $(dirname {output.encoder})"
-        " --threads {threads} --device {params.device} > {log} 2>&1"
+        " --threads {threads} --device {params.device} --gpus {resources.gpu} > {log} 2>&1"

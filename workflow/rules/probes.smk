@@ -15,10 +15,9 @@ for _dataset in FEATURE_DATASETS:
             f"results/benchmarks/fuse/{{fusion}}/{_dataset}.tsv"
         conda:
             ENV
-        threads: 1
+        threads: stage_threads("fuse")
         resources:
-            mem_mb=4000,
-            runtime=30,
+            **stage_resources("fuse"),
         params:
             code=code_hash("fuse"),
             members=get_fusion_member_dirs(_dataset),
@@ -39,10 +38,9 @@ rule extrinsic_invariance:
         "results/benchmarks/extrinsic_invariance/{model}.tsv"
     conda:
         ENV
-    threads: 1
+    threads: stage_threads("extrinsic_invariance")
     resources:
-        mem_mb=4000,
-        runtime=60,
+        **stage_resources("extrinsic_invariance"),
     params:
         code=code_hash("extrinsic"),
         spec=get_extrinsic_spec(),
@@ -64,10 +62,9 @@ rule downstream_probe:
         "results/benchmarks/downstream_probe/{model}/{task}.tsv"
     conda:
         ENV
-    threads: 1
+    threads: stage_threads("downstream_probe")
     resources:
-        mem_mb=4000,
-        runtime=60,
+        **stage_resources("downstream_probe"),
     params:
         code=code_hash("probe"),
         spec=get_task_spec,

@@ -20,10 +20,9 @@ for _table, _kind in TABLES.items():
             f"results/benchmarks/tables/{_table}.tsv"
         conda:
             ENV
-        threads: 1
+        threads: stage_threads("table")
         resources:
-            mem_mb=2000,
-            runtime=10,
+            **stage_resources("table"),
         params:
             code=code_hash("table"),
             kind=_kind,

@@ -9,6 +9,11 @@ batch statistics, which leaks the positive and lets the model "cheat" (the proto
 workflow collapsed that way). MoCo shuffles the key batch across GPUs; on one device we get
 the same effect by normalising in ``groups`` sub-batches and shuffling which sub-batch each
 key lands in, so a query and its key never share batch statistics.
+
+Data-parallel (several processes, one slice of the global batch each): every process
+normalises ``shuffle_bn_groups / world size`` groups of its slice, so the global number and
+size of batch-norm groups stay the configured ones; keys are gathered from all processes
+before they enter the queue, so every process keeps the same queue.
 """
 
 from __future__ import annotations
@@ -16,8 +21,11 @@ from __future__ import annotations
 import copy
 
 import torch
+import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
+
+from sslinv.distributed import all_gather_cat
 
 
 def projection_head(in_dim: int, hidden_dim: int, out_dim: int) -> nn.Sequential:
@@ -79,11 +87,23 @@ class MoCo(nn.Module):
         self.queue[:, idx] = keys.T.to(self.queue.dtype)
         self.queue_ptr.fill_((ptr + n) % self.K)
 
+    def _world_size(self) -> int:
+        return dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
+
+    def _groups(self) -> int:
+        return max(1, self.shuffle_bn_groups // self._world_size())
+
     @torch.no_grad()
     def keys(self, im_k: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        """k = f_k(x_k), L2-normalised, computed with shuffled batch-norm groups."""
-        perm = torch.randperm(im_k.shape[0], generator=generator).to(im_k.device)
-        k = grouped_forward(self.encoder_k, im_k[perm], self.shuffle_bn_groups)
+        """k = f_k(x_k), L2-normalised, computed with shuffled batch-norm groups.
+
+        The permutation is drawn for the global batch (every process draws the same one) and
+        restricted to this process's samples, so all processes' generators stay in step.
+        """
+        n = im_k.shape[0]
+        full = torch.randperm(n * self._world_size(), generator=generator)
+        perm = full[full < n].to(im_k.device)
+        k = grouped_forward(self.encoder_k, im_k[perm], self._groups())
         k = F.normalize(k.float(), dim=1)
         return k[torch.argsort(perm)]
 
@@ -97,9 +117,7 @@ class MoCo(nn.Module):
         self, im_q: torch.Tensor, im_k: torch.Tensor, generator: torch.Generator | None = None
     ) -> tuple[torch.Tensor, dict]:
         """One MoCo step's loss and metrics; updates f_k and the queue as side effects."""
-        q = F.normalize(
-            grouped_forward(self.encoder_q, im_q, self.shuffle_bn_groups).float(), dim=1
-        )
+        q = F.normalize(grouped_forward(self.encoder_q, im_q, self._groups()).float(), dim=1)
         with torch.no_grad():
             self.momentum_update()
             k = self.keys(im_k, generator)
@@ -107,7 +125,7 @@ class MoCo(nn.Module):
         labels = torch.zeros(logits.shape[0], dtype=torch.long, device=logits.device)
         loss = F.cross_entropy(logits, labels)
         top1 = (logits.argmax(dim=1) == 0).float().mean()
-        self.dequeue_and_enqueue(k)
+        self.dequeue_and_enqueue(all_gather_cat(k))
         return loss, {"loss": loss.detach(), "top1": top1.detach()}
 
 

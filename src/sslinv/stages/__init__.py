@@ -42,3 +42,10 @@ def parse_spec(text: str) -> dict:
 def common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch default)")
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    parser.add_argument(
+        "--gpus",
+        type=int,
+        default=0,
+        help="GPUs this job may use (the rule's gpu resource); free ones are claimed so "
+        "concurrent jobs of a workstation do not share a device",
+    )

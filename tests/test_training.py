@@ -102,3 +102,20 @@ def test_too_few_images_for_a_batch():
     model, objective, images, labels = _setup()
     with pytest.raises(TrainingError, match="fewer than one batch"):
         train(model, objective, images[:4], labels[:4], **KW)
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_memory_mapped_split_trains_like_an_in_memory_one(tmp_path, workers):
+    """Large splits stream from a memory map through DataLoader workers, same batches."""
+    import numpy as np
+
+    model, objective, images, labels = _setup()
+    reference = train(model, objective, images, labels, **KW)
+    path = tmp_path / "images.npy"
+    np.save(path, images.permute(0, 2, 3, 1).numpy())
+    mapped = np.load(path, mmap_mode="r")
+    model2, objective2, _, labels = _setup()
+    streamed = train(model2, objective2, mapped, labels, workers=workers, **KW)
+    assert [h["loss"] for h in streamed.history] == [h["loss"] for h in reference.history]
+    for a, b in zip(model.parameters(), model2.parameters(), strict=True):
+        assert torch.equal(a, b)

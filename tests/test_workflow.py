@@ -27,6 +27,18 @@ DOWNSTREAM_OF_TABLES = {"figure1", "transform_curves", "invariance_vs_performanc
 COPIED = ("Snakefile", "config.yaml", "configs", "workflow", "profiles", "envs", "src")
 
 
+def copy_repo(target: Path) -> Path:
+    """The workflow's files in a scratch folder (its own src/ goes first on PYTHONPATH)."""
+    target.mkdir(parents=True, exist_ok=True)
+    for name in COPIED:
+        source = REPO / name
+        if source.is_dir():
+            shutil.copytree(source, target / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, target / name)
+    return target
+
+
 def snakemake(repo: Path, *args: str, config: str = "configs/smoke.yaml", timeout: int = 900):
     env = tool_env()
     env["PYTHONPATH"] = str(repo / "src")
@@ -53,13 +65,7 @@ def planned(repo: Path, *args: str, **kw) -> dict[str, int]:
 @pytest.fixture(scope="module")
 def smoke_run(tmp_path_factory) -> Path:
     """Copy the repository and run the smoke workflow in it once."""
-    repo = tmp_path_factory.mktemp("repo")
-    for name in COPIED:
-        source = REPO / name
-        if source.is_dir():
-            shutil.copytree(source, repo / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(source, repo / name)
+    repo = copy_repo(tmp_path_factory.mktemp("repo"))
     result = snakemake(repo)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return repo

@@ -128,7 +128,28 @@ def _check_semantics(config: dict) -> None:
         raise ConfigError(f"config 'baselines.supervised.augmentations': {err}") from None
     for name in config["features"]["datasets"]:
         _check_split(config, "features.datasets", name, None)
+    trained = trained_models(config)
+    for name in config["import"]:
+        if name in trained:
+            raise ConfigError(
+                f"imported model '{name}' has the name of a trained model; rename it, or "
+                f"disable that baseline (baselines.{name}) to use the checkpoint instead."
+            )
+    _resolve_roots(config)
     _check_evaluation(config)
+
+
+def _resolve_roots(config: dict) -> None:
+    """Relative dataset roots and checkpoint paths live under the one ``data_root``."""
+    base = Path(config["data_root"]).expanduser() if config["data_root"] else None
+    if base is None:
+        return
+    for spec in config["datasets"].values():
+        if "root" in spec and not Path(spec["root"]).expanduser().is_absolute():
+            spec["root"] = str(base / spec["root"])
+    for spec in config["import"].values():
+        if not Path(spec["path"]).expanduser().is_absolute():
+            spec["path"] = str(base / spec["path"])
 
 
 def _check_split(config: dict, where: str, dataset: str, split: str | None) -> None:
@@ -175,11 +196,13 @@ def _check_evaluation(config: dict) -> None:
     for name, task in config["downstream"].items():
         _check_split(config, f"downstream.{name}", task["dataset"], "test")
         classify = task["probe"] == "logistic"
-        if classify != isinstance(task["target"], str) or classify == (task["metric"] == "r2"):
+        bad_target = classify and not isinstance(task["target"], str)
+        if bad_target or classify == (task["metric"] == "r2"):
             raise ConfigError(
                 f"config 'downstream.{name}': probe 'logistic' needs a class column as target "
                 "and metric accuracy or mean_per_class_accuracy; probe 'ridge' needs a "
-                "{column: period or null} target and metric r2."
+                "{column: period or null} target (or a column pattern such as 'kp*_[xy]') "
+                "and metric r2."
             )
     models = model_names(config)
     for name, members in config["fusion"].items():
@@ -216,7 +239,12 @@ def deep_merge(base: Mapping[str, Any], update: Mapping[str, Any]) -> dict:
 
 
 def model_names(config: Mapping[str, Any]) -> list[str]:
-    """Every model the workflow trains or builds: variants first, then baselines."""
+    """Every model of the study: variants first, then baselines, then imported checkpoints."""
+    return trained_models(config) + list(config.get("import", {}))
+
+
+def trained_models(config: Mapping[str, Any]) -> list[str]:
+    """Models built by the pretrain rule (imported ones come from their checkpoints)."""
     names = list(config["pretrain"]["variants"])
     baselines = config["baselines"]
     if baselines["random"]:

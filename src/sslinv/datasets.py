@@ -20,6 +20,19 @@ import torch.nn.functional as F
 from sslinv.errors import DatasetError
 from sslinv.io import save_csv, save_npy
 
+# Published datasets read by sslinv.sources.<kind> (their splits come from the module).
+SOURCE_KINDS = (
+    "imagenet",
+    "cifar10",
+    "caltech101",
+    "flowers102",
+    "w300",
+    "celeba",
+    "lsp",
+    "coil100",
+    "aloi",
+    "causal3dident",
+)
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".ppm", ".tif", ".tiff", ".webp")
 LABELLED_SPLITS = ("train", "val", "test")
 GROUP_PREFIX = "groups_"
@@ -30,7 +43,16 @@ def dataset_splits(spec: Mapping[str, Any]) -> list[str]:
     if spec["kind"] == "scenes":
         groups = [GROUP_PREFIX + factor for factor in spec["factors"]]
         return ["pretrain", *LABELLED_SPLITS, *groups]
+    if spec["kind"] in SOURCE_KINDS:
+        return list(source_module(spec["kind"]).splits(spec))
     return list(LABELLED_SPLITS)
+
+
+def source_module(kind: str):
+    """The reader of a published dataset layout (imported on use: the DAG stays fast)."""
+    import importlib
+
+    return importlib.import_module(f"sslinv.sources.{kind}")
 
 
 def pretrain_split(spec: Mapping[str, Any]) -> str:
@@ -39,13 +61,19 @@ def pretrain_split(spec: Mapping[str, Any]) -> str:
 
 
 def feature_splits(spec: Mapping[str, Any]) -> list[str]:
-    """Splits that get frozen features: everything but the (large) pre-training renders."""
-    return [s for s in dataset_splits(spec) if s != "pretrain"]
+    """Splits that get frozen features: everything but the (large) pre-training sets.
+
+    ImageNet's 1.28M training images are for pre-training only; its val split is the
+    reference and synthetic-transform set, so it is the only one encoded.
+    """
+    skip = {"pretrain", "train"} if spec["kind"] == "imagenet" else {"pretrain"}
+    return [s for s in dataset_splits(spec) if s not in skip]
 
 
 def sheet_splits(spec: Mapping[str, Any]) -> list[str]:
     """Splits drawn as contact sheets: the labelled training images and every factor group."""
-    return ["train", *(s for s in dataset_splits(spec) if s.startswith(GROUP_PREFIX))]
+    splits = dataset_splits(spec)
+    return [s for s in splits if s == "train" or s.startswith(GROUP_PREFIX)]
 
 
 def split_seed(seed: int, split: str) -> int:
@@ -65,6 +93,7 @@ def prepare_split(
     out_dir: str | Path,
     *,
     device: str | torch.device = "cpu",
+    workers: int = 0,
 ) -> None:
     """Write ``images.npy`` and ``latents.csv`` of one split of dataset ``name``."""
     if split not in dataset_splits(spec):
@@ -73,6 +102,9 @@ def prepare_split(
             f"it has: {', '.join(dataset_splits(spec))}"
         )
     kind = spec["kind"]
+    if kind in SOURCE_KINDS:
+        _prepare_source(name, spec, split, image_size, Path(out_dir), workers)
+        return
     if kind == "scenes":
         images, latents = _scenes_split(spec, split, image_size, device)
     elif kind == "digits":
@@ -96,16 +128,19 @@ def prepare_dataset(
     out_root: str | Path,
     *,
     device: str | torch.device = "cpu",
+    workers: int = 0,
 ) -> None:
     """Prepare several splits of one dataset and draw the contact sheets of the ones to look at."""
     from sslinv.sheets import contact_sheet
 
     out_root = Path(out_root)
     for split in splits:
-        prepare_split(name, spec, split, image_size, out_root / split, device=device)
+        prepare_split(
+            name, spec, split, image_size, out_root / split, device=device, workers=workers
+        )
         if split in sheet_splits(spec):
             images, latents = load_split(out_root / split)
-            columns = spec["group_views"] if split.startswith(GROUP_PREFIX) else 16
+            columns = _sheet_columns(spec, split, latents)
             count = min(len(images), columns * 8)
             labels = [str(v) for v in latents["label"][:count]] if "label" in latents else None
             contact_sheet(
@@ -114,6 +149,40 @@ def prepare_dataset(
                 columns=columns,
                 labels=labels,
             )
+
+
+def _sheet_columns(spec: Mapping[str, Any], split: str, latents: pd.DataFrame) -> int:
+    """One row per group for factor groups (capped), 16 images a row otherwise."""
+    if not split.startswith(GROUP_PREFIX):
+        return 16
+    if "group_views" in spec:
+        return spec["group_views"]
+    return int(min(24, latents["group"].value_counts().max()))
+
+
+def _prepare_source(
+    name: str, spec: Mapping[str, Any], split: str, image_size: int, out_dir: Path, workers: int
+) -> None:
+    """Read a published layout and decode it straight into a memory-mapped ``images.npy``.
+
+    Writing through the memory map keeps a split larger than RAM (ImageNet) off the heap;
+    the file appears under its final name only when complete, latents.csv after it.
+    """
+    from sslinv.io import atomic_path
+    from sslinv.sources.decode import decode_source
+
+    module = source_module(spec["kind"])
+    root = Path(spec["root"]).expanduser()
+    if spec.get("download"):
+        module.download(root)
+    source = module.read(root, split, spec)
+    shape = (len(source), image_size, image_size, 3)
+    with atomic_path(out_dir / "images.npy", suffix=".npy") as tmp:
+        images = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=shape)
+        decode_source(source, image_size, out=images, workers=workers)
+        images.flush()
+        del images
+    save_csv(out_dir / "latents.csv", source.latents.reset_index(drop=True))
 
 
 def write_split(out_dir: str | Path, images: np.ndarray, latents: pd.DataFrame) -> None:
@@ -185,6 +254,15 @@ def check_sources(datasets: Mapping[str, Mapping[str, Any]]) -> None:
     for name, spec in datasets.items():
         if spec["kind"] == "imagefolder":
             scan_imagefolder(spec["root"], dataset=name)
+        elif spec["kind"] in SOURCE_KINDS and not spec.get("download"):
+            root = Path(spec["root"]).expanduser()
+            if not root.is_dir():
+                published = source_module(spec["kind"]).PUBLISHED
+                raise DatasetError(
+                    f"the folder '{root}' of dataset '{name}' (kind {spec['kind']}) does not "
+                    f"exist; download it from {published} and point 'datasets.{name}.root' "
+                    "(relative to data_root) at it"
+                )
 
 
 def scan_imagefolder(root: str | Path, *, dataset: str = "imagefolder") -> tuple:

@@ -35,6 +35,7 @@ from sslinv.training import TrainingError, train
 log = logging.getLogger(__name__)
 
 STATE_FILE = "state.pt"
+PRELOAD_BYTES = 4 << 30
 KINDS = ("moco_v2", "supervised", "random")
 
 
@@ -124,7 +125,10 @@ def build_model(
 def _train(kind, spec, backbone, images_np, latents, out_dir, device, world: World) -> dict:
     augmentation = build_augmentation(spec["augmentations"])
     backbone = backbone.to(device).to(memory_format=memory_format(device))
-    images = to_tensor(images_np, device)
+    # A split that fits is copied to the device once; a larger one (ImageNet at 224 px is
+    # ~190 GB) stays memory-mapped and streams through DataLoader workers.
+    preload = images_np.nbytes <= PRELOAD_BYTES or not isinstance(images_np, np.memmap)
+    images = to_tensor(images_np, device) if preload else images_np
     labels = None
     if kind == "moco_v2":
         moco = MoCo(
@@ -170,6 +174,7 @@ def _train(kind, spec, backbone, images_np, latents, out_dir, device, world: Wor
         checkpoint_every=spec["checkpoint_every"],
         log_every=spec["log_every"],
         world=world,
+        workers=max(1, torch.get_num_threads() - 1),
     )
     backbone.to(memory_format=torch.contiguous_format)
     return {

@@ -7,6 +7,7 @@ linear factor is regressed as is. A target spec maps column -> period (None = li
 
 from __future__ import annotations
 
+import fnmatch
 import math
 from collections.abc import Mapping
 
@@ -16,10 +17,27 @@ import pandas as pd
 from sslinv.errors import ConfigError
 
 
+def expand_pattern(latents: pd.DataFrame, pattern: str) -> dict[str, None]:
+    """Linear targets for every column matching a shell pattern, in table order.
+
+    Keypoint tasks have 10-136 coordinate columns (``kp00_x`` ... ``kp67_y``); a pattern such
+    as ``kp*_[xy]`` names them all without also taking visibility flags.
+    """
+    columns = [c for c in latents.columns if fnmatch.fnmatchcase(c, pattern)]
+    if not columns:
+        raise ConfigError(
+            f"target pattern '{pattern}' matches no column of the latents table (columns: "
+            f"{', '.join(latents.columns)}); fix the task in the config"
+        )
+    return dict.fromkeys(columns)
+
+
 def regression_targets(
-    latents: pd.DataFrame, spec: Mapping[str, float | None]
+    latents: pd.DataFrame, spec: Mapping[str, float | None] | str
 ) -> tuple[np.ndarray, list[str]]:
     """N x T float64 targets and their names (``col`` or ``col_sin``/``col_cos``)."""
+    if isinstance(spec, str):
+        spec = expand_pattern(latents, spec)
     columns, names = [], []
     for column, period in spec.items():
         if column not in latents:

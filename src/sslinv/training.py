@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -105,8 +106,14 @@ def train(
     checkpoint_every: int = 100,
     log_every: int = 10,
     world: World | None = None,
+    workers: int = 2,
 ) -> TrainResult:
-    """Optimise ``model`` through ``objective`` over ``images`` (uint8 N x 3 x H x W).
+    """Optimise ``model`` through ``objective`` over ``images``.
+
+    ``images`` is a uint8 N x 3 x H x W tensor already on the training device (small sets),
+    or a uint8 N x H x W x 3 numpy memory map (a prepared split larger than memory, e.g.
+    ImageNet): its batches are then read by ``workers`` DataLoader processes and copied to
+    the device through pinned memory while the previous step runs.
 
     The data order of epoch e is a permutation seeded by (seed, e) and every augmentation
     draws from one generator whose state is checkpointed, so a resumed run sees the same
@@ -139,20 +146,21 @@ def train(
         )
         log.info("resumed from %s at step %d/%d", state_path, start_step, total)
     model.train()
-    device = images.device
+    device = labels.device if labels is not None else _device_of(images, model)
+    batches = BatchOrder(n, batch_size, steps_per_epoch, seed, shard)
     started = time.perf_counter()
     with _SignalFlag() as flag:
-        for step in range(start_step, total):
-            epoch, within = divmod(step, steps_per_epoch)
-            order = torch.randperm(
-                n, generator=torch.Generator().manual_seed(seed * 100003 + epoch)
-            )
-            index = order[within * batch_size : (within + 1) * batch_size][shard].to(device)
+        for step, (index, x) in zip(
+            range(start_step, total),
+            _stream(images, batches, start_step, total, device, workers),
+            strict=True,
+        ):
+            epoch = step // steps_per_epoch
             for group in optimizer.param_groups:
                 group["lr"] = schedule(step)
             with autocast(device), _shard_draws(world, batch_size, shard):
                 loss, metrics = objective(
-                    images[index], None if labels is None else labels[index], generator
+                    x, None if labels is None else labels[index.to(device)], generator
                 )
             if not torch.isfinite(loss):
                 raise TrainingError(
@@ -196,6 +204,80 @@ def train(
     result.wall_time = elapsed_before + time.perf_counter() - started
     result.images_per_s = total * batch_size / max(result.wall_time, 1e-9)
     return result
+
+
+class BatchOrder:
+    """Which images form step s's batch: a permutation seeded by (seed, epoch), sliced.
+
+    A pure function of the step, so a resumed run and every data-parallel rank compute the
+    same batches without sharing state.
+    """
+
+    def __init__(self, n: int, batch_size: int, steps_per_epoch: int, seed: int, shard: slice):
+        self.n, self.batch_size, self.steps_per_epoch = n, batch_size, steps_per_epoch
+        self.seed, self.shard = seed, shard
+        self._epoch, self._order = -1, None
+
+    def __call__(self, step: int) -> torch.Tensor:
+        epoch, within = divmod(step, self.steps_per_epoch)
+        if epoch != self._epoch:
+            generator = torch.Generator().manual_seed(self.seed * 100003 + epoch)
+            self._epoch, self._order = epoch, torch.randperm(self.n, generator=generator)
+        batch = self._order[within * self.batch_size : (within + 1) * self.batch_size]
+        return batch[self.shard]
+
+
+class _MappedBatches(torch.utils.data.Dataset):
+    """Step -> (indices, uint8 N x 3 x H x W batch) read from a memory-mapped split."""
+
+    def __init__(self, images: np.ndarray, order: BatchOrder, start: int) -> None:
+        self.filename, self.shape = images.filename, images.shape
+        self.offset = images.offset
+        self.order, self.start = order, start
+        self._images = None
+
+    def __len__(self) -> int:
+        return 1 << 62  # indexed by step; the loop decides when to stop
+
+    def __getitem__(self, i: int):
+        if self._images is None:  # opened per worker process
+            self._images = np.memmap(
+                self.filename, np.uint8, "r", offset=self.offset, shape=self.shape
+            )
+        index = self.order(self.start + i)
+        ordered = index.numpy()
+        rank = np.argsort(ordered)  # read in file order (sequential I/O), then restore
+        pixels = np.empty((len(ordered), *self.shape[1:]), dtype=np.uint8)
+        pixels[rank] = self._images[ordered[rank]]
+        return index, torch.from_numpy(pixels).permute(0, 3, 1, 2)
+
+
+def _stream(images, order: BatchOrder, start: int, total: int, device, workers: int):
+    """(indices, batch on device) for steps start..total-1."""
+    if isinstance(images, torch.Tensor):
+        for step in range(start, total):
+            index = order(step)
+            yield index, images[index.to(images.device)]
+        return
+    if not isinstance(images, np.memmap):
+        raise TypeError("images must be a tensor on the device or a numpy memory map")
+    loader = torch.utils.data.DataLoader(
+        _MappedBatches(images, order, start),
+        batch_size=None,
+        sampler=range(total - start),
+        num_workers=workers,
+        pin_memory=device.type == "cuda",
+        prefetch_factor=4 if workers else None,
+        persistent_workers=False,
+    )
+    for index, x in loader:
+        yield index, x.to(device, non_blocking=True)
+
+
+def _device_of(images, model: nn.Module) -> torch.device:
+    if isinstance(images, torch.Tensor):
+        return images.device
+    return next(model.parameters()).device
 
 
 def _shard_draws(world: World, batch_size: int, shard: slice):

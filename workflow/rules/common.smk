@@ -9,6 +9,7 @@ from sslinv.config import (
     load_resources,
     load_schema,
     model_names,
+    trained_models,
     validate,
 )
 from sslinv.transforms import TRANSFORMS as _ALL_TRANSFORMS
@@ -57,6 +58,9 @@ def _alternatives(names):
 
 
 NETWORK_PATTERN = _alternatives(MODELS)
+TRAINED_PATTERN = _alternatives(trained_models(config))
+IMPORTS = config["import"]
+IMPORT_PATTERN = _alternatives(list(IMPORTS))
 
 
 wildcard_constraints:
@@ -104,6 +108,18 @@ def split_files(dataset, split):
 def get_pretrain_data(wildcards):
     name = config["pretrain"]["dataset"]
     return split_files(name, pretrain_split(config["datasets"][name]))
+
+
+def get_import_source(wildcards):
+    return IMPORTS[wildcards.model]["path"]
+
+
+def get_import_format(wildcards):
+    return IMPORTS[wildcards.model]["format"]
+
+
+def get_backbone_spec():
+    return _json(config["pretrain"]["backbone"])
 
 
 def get_model_kind(wildcards):

@@ -11,6 +11,8 @@ rule pretrain:
         "results/logs/pretrain/{model}.log",
     benchmark:
         "results/benchmarks/pretrain/{model}.tsv"
+    wildcard_constraints:
+        model=TRAINED_PATTERN,
     conda:
         ENV
     threads: stage_threads("pretrain")

@@ -15,6 +15,7 @@ from sslinv.errors import ConfigError
 STAGES = (
     "data",
     "pretrain",
+    "import_checkpoint",
     "features",
     "statistics",
     "synthetic",

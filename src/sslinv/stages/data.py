@@ -30,4 +30,5 @@ def run(args: argparse.Namespace) -> None:
         args.image_size,
         args.out,
         device=resolve_device(args.device),
+        workers=max(0, args.threads - 1) if args.threads > 1 else 0,
     )

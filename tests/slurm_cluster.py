@@ -57,7 +57,11 @@ def write_config(folder: Path, *, cpus: int, memory_mb: int, gpus: int = 1) -> P
     for sub in ("state", "spool", "log"):
         (folder / sub).mkdir(parents=True, exist_ok=True)
     CONF_DIR.mkdir(parents=True, exist_ok=True)
-    gres = "\n".join(f"NodeName={host} Name=gpu File=/dev/null" for _ in range(gpus))
+    # Fake GPUs: device files slurmd can open (one file per GPU, no driver needed).
+    devices = [Path("/dev/null"), Path("/dev/zero"), Path("/dev/full"), Path("/dev/random")]
+    if gpus > len(devices):
+        raise ValueError(f"at most {len(devices)} fake GPUs")
+    gres = "\n".join(f"NodeName={host} Name=gpu File={d}" for d in devices[:gpus])
     (CONF_DIR / "gres.conf").write_text(f"{MARKER}\n{gres}\n")
     conf = CONF_DIR / "slurm.conf"
     conf.write_text(
@@ -102,10 +106,12 @@ def _wait(check, what: str, timeout: float = 30.0) -> None:
 
 
 @contextmanager
-def cluster(folder: Path, *, cpus: int = 2, memory_mb: int = 16000) -> Iterator[dict]:
+def cluster(
+    folder: Path, *, cpus: int = 2, memory_mb: int = 16000, gpus: int = 1
+) -> Iterator[dict]:
     """Start munged, slurmctld and slurmd; yield the variables clients need; stop them."""
     install()
-    conf = write_config(folder, cpus=cpus, memory_mb=memory_mb)
+    conf = write_config(folder, cpus=cpus, memory_mb=memory_mb, gpus=gpus)
     extra = {"SLURM_CONF": str(conf)}
     env = {**os.environ, **extra}
     munge_dir = Path("/run/munge")

@@ -16,13 +16,14 @@ def smoke() -> dict:
     return yaml.safe_load((REPO / "configs/smoke.yaml").read_text())
 
 
-@pytest.mark.parametrize("name", ["config.yaml", "configs/smoke.yaml"])
+@pytest.mark.parametrize("name", ["config.yaml", "configs/smoke.yaml", "configs/paper.yaml"])
 def test_shipped_configs_are_valid(name):
     config = load_config(REPO / name)
     baselines = ["random"] + (
         ["supervised"] if config["baselines"]["supervised"]["enabled"] else []
     )
-    assert model_names(config) == [*config["pretrain"]["variants"], *baselines]
+    imported = list(config["import"])
+    assert model_names(config) == [*config["pretrain"]["variants"], *baselines, *imported]
     assert set(config["pretrain"]["variants"]) >= {"default", "spatial", "appearance"}
 
 
@@ -96,4 +97,31 @@ def test_imagefolder_needs_root(smoke):
     config = copy.deepcopy(smoke)
     config["datasets"]["mine"] = {"kind": "imagefolder"}
     with pytest.raises(ConfigError, match="root"):
+        validate(config)
+
+
+def test_relative_roots_and_imports_resolve_under_data_root(smoke):
+    config = copy.deepcopy(smoke)
+    config["data_root"] = "/data/sslinv"
+    config["datasets"]["flowers"] = {"kind": "flowers102", "root": "flowers102"}
+    config["datasets"]["abs"] = {"kind": "cifar10", "root": "/elsewhere/cifar"}
+    config["import"] = {"mocov2": {"path": "ckpt/moco_v2_200ep.pth.tar", "format": "moco"}}
+    checked = validate(config)
+    assert checked["datasets"]["flowers"]["root"] == "/data/sslinv/flowers102"
+    assert checked["datasets"]["abs"]["root"] == "/elsewhere/cifar"
+    assert checked["import"]["mocov2"]["path"] == "/data/sslinv/ckpt/moco_v2_200ep.pth.tar"
+    assert model_names(checked)[-1] == "mocov2"  # imported models are models like any other
+
+
+def test_an_import_cannot_shadow_a_trained_model(smoke):
+    config = copy.deepcopy(smoke)
+    config["import"] = {"random": {"path": "x.pth", "format": "torchvision"}}
+    with pytest.raises(ConfigError, match="imported model 'random' has the name of a trained"):
+        validate(config)
+
+
+def test_published_kind_options_are_checked(smoke):
+    config = copy.deepcopy(smoke)
+    config["datasets"]["caltech"] = {"kind": "caltech101", "root": "c", "train_per_clas": 30}
+    with pytest.raises(ConfigError, match="train_per_clas"):
         validate(config)

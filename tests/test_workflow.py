@@ -234,3 +234,22 @@ def test_missing_checkpoint_is_a_clear_cli_error(tmp_path):
     assert result.returncode == 2
     assert "sslinv features: error: checkpoint file" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_an_imported_checkpoint_is_evaluated_like_a_trained_model(smoke_run):
+    """import: converts a checkpoint into a model folder that features and probes pick up."""
+    source = "results/models/random/encoder.safetensors"
+    config = yaml.safe_load((smoke_run / "configs/smoke.yaml").read_text())
+    config["import"] = {"copied": {"path": source, "format": "sslinv"}}
+    (smoke_run / "configs/imported.yaml").write_text(yaml.safe_dump(config))
+    target = "results/probes/copied/downstream/digits.json"
+    jobs = planned(smoke_run, target, config="configs/imported.yaml")
+    assert jobs == {"import_model": 1, "features_digits": 1, "downstream_probe": 1}
+    result = snakemake(smoke_run, target, config="configs/imported.yaml")
+    assert result.returncode == 0, result.stderr[-3000:]
+    meta = json.loads((smoke_run / "results/models/copied/meta.json").read_text())
+    assert meta["kind"] == "imported" and meta["format"] == "sslinv"
+    for split in ("train", "test"):
+        imported = np.load(smoke_run / f"results/features/copied/digits/{split}.npy")
+        original = np.load(smoke_run / f"results/features/random/digits/{split}.npy")
+        np.testing.assert_array_equal(imported, original)

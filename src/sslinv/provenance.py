@@ -12,24 +12,32 @@ from __future__ import annotations
 
 import ast
 import hashlib
-import importlib.util
 from functools import cache
 from pathlib import Path
 
 PACKAGE = "sslinv"
 
 
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
 @cache
 def _source(module: str) -> Path | None:
-    spec = importlib.util.find_spec(module)
-    return Path(spec.origin) if spec and spec.origin and spec.origin.endswith(".py") else None
+    """The file of a package module, found on disk: ``importlib.util.find_spec`` would
+    import every parent package (``sslinv.pretrain`` pulls in torch) just to plan the DAG.
+    """
+    parts = module.split(".")
+    if parts[0] != PACKAGE:
+        return None
+    base = PACKAGE_DIR.joinpath(*parts[1:])
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
 
 
 def _is_module(name: str) -> bool:
-    try:
-        return _source(name) is not None
-    except (ImportError, ValueError):
-        return False
+    return _source(name) is not None
 
 
 def _parents(module: str) -> list[str]:

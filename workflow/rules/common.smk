@@ -88,15 +88,28 @@ def stage_threads(stage):
     return RESOURCES[stage]["threads"]
 
 
+def gpu_request(wildcards):
+    """One GPU, unless this run is local on a machine without any (compute.device auto):
+    then the profile's GPU cap must not queue CPU jobs behind each other. Decided per job,
+    when the executor is known (a cluster's login node has no GPU but its jobs get one).
+    """
+    from sslinv.gpu_slots import device_count
+
+    plugin = getattr(workflow, "executor_plugin", None)
+    local = getattr(plugin, "name", None) == "local" and not workflow.remote_exec
+    return 0 if local and device_count() == 0 else 1
+
+
 def stage_resources(stage, gpu=True):
     """A stage's resources from workflow/resources.yaml (profiles override them per rule).
 
-    GPU stages ask for their GPUs unless the config pins the CPU or this job has no use
-    for one (``gpu=False``, e.g. preparing a dataset that is only decoded, not rendered).
+    GPU stages ask for a GPU unless they run on the CPU anyway (compute.device cpu, or see
+    gpu_request) or the job has no use for one (``gpu=False``: a dataset only decoded).
     """
     resources = {k: v for k, v in RESOURCES[stage].items() if k != "threads"}
-    if "gpu" in resources and (config["compute"]["device"] == "cpu" or not gpu):
-        resources["gpu"] = 0
+    if resources.get("gpu"):
+        cpu_only = config["compute"]["device"] == "cpu" or not gpu
+        resources["gpu"] = 0 if cpu_only else gpu_request
     return resources
 
 

@@ -76,3 +76,9 @@ def malformed(path: Path, problem: str, dataset: str, published: str) -> Dataset
         f"{dataset}: '{path}' is malformed ({problem}); replace it with the original file "
         f"from {published}"
     )
+
+
+def check_split(dataset: str, split: str, known) -> None:
+    """Stop on a split this dataset does not publish, listing the ones it does."""
+    if split not in known:
+        raise DatasetError(f"{dataset} has no split '{split}'; it has: {', '.join(known)}")

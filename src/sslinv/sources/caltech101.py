@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from sslinv.errors import DatasetError
-from sslinv.sources import Source, require
+from sslinv.sources import Source, check_split, require
 
 KIND = "caltech101"
 PUBLISHED = "https://data.caltech.edu/records/mzrjq-6wc02"
@@ -34,8 +34,7 @@ def splits(spec: Mapping[str, Any]) -> list[str]:
 
 def read(root: str | Path, split: str, spec: Mapping[str, Any]) -> Source:
     """Image paths and labels of one split, ordered by class then file name."""
-    if split not in SPLITS:
-        raise DatasetError(f"{NAME} has no split '{split}'; it has: {', '.join(SPLITS)}")
+    check_split(NAME, split, SPLITS)
     classes = scan_classes(categories_folder(Path(root).expanduser()), spec["exclude"])
     paths, labels = [], []
     for label, (name, files) in enumerate(classes.items()):

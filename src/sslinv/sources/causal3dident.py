@@ -19,8 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sslinv.errors import DatasetError
-from sslinv.sources import Source, malformed, require
+from sslinv.sources import Source, check_split, malformed, require
 
 KIND = "causal3dident"
 PUBLISHED = "https://zenodo.org/record/4784282"
@@ -49,8 +48,7 @@ def splits(spec: Mapping[str, Any]) -> list[str]:
 
 def read(root: str | Path, split: str, spec: Mapping[str, Any]) -> Source:
     """Every class of one split (or ``max_per_class`` of each), classes in index order."""
-    if split not in SPLITS:
-        raise DatasetError(f"{NAME} has no split '{split}'; it has: {', '.join(SPLITS)}")
+    check_split(NAME, split, SPLITS)
     folder = require(
         Path(root).expanduser() / SPLITS[split],
         f"the {SPLITS[split]} folder (the extracted {SPLITS[split]} archive)",

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from sslinv.errors import DatasetError
-from sslinv.sources import Source, malformed, require
+from sslinv.sources import Source, check_split, malformed, require
 from sslinv.sources.keypoints import centred_square, keypoint_frame, normalise
 
 KIND = "celeba"
@@ -49,8 +49,7 @@ def splits(spec: Mapping[str, Any]) -> list[str]:
 
 def read(root: str | Path, split: str, spec: Mapping[str, Any]) -> Source:
     """Image paths, the fixed centred box and box-relative landmarks of one split, by file name."""
-    if split not in SPLITS:
-        raise DatasetError(f"{NAME} has no split '{split}'; it has: {', '.join(SPLITS)}")
+    check_split(NAME, split, SPLITS)
     root = Path(root).expanduser()
     partition = read_partition(locate(root, PARTITION, "the split file"))
     names = sorted(partition.index[partition == SPLITS[split]])

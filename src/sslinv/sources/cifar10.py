@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from sslinv.errors import DatasetError
-from sslinv.sources import Source, malformed, require
+from sslinv.sources import Source, check_split, malformed, require
 
 KIND = "cifar10"
 PUBLISHED = "https://www.cs.toronto.edu/~kriz/cifar.html"
@@ -32,8 +32,7 @@ def splits(spec: Mapping[str, Any]) -> list[str]:
 
 def read(root: str | Path, split: str, spec: Mapping[str, Any]) -> Source:
     """Pixels and labels of one split, batches concatenated in their published order."""
-    if split not in BATCHES:
-        raise DatasetError(f"{NAME} has no split '{split}'; it has: {', '.join(BATCHES)}")
+    check_split(NAME, split, BATCHES)
     folder = batches_folder(Path(root).expanduser())
     names = class_names(folder / "batches.meta")
     parts = [load_batch(folder / batch, len(names)) for batch in BATCHES[split]]

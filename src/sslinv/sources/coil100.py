@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from sslinv.errors import DatasetError
-from sslinv.sources import Source, malformed, require
+from sslinv.sources import Source, check_split, malformed, require
 
 KIND = "coil100"
 PUBLISHED = "https://www.cs.columbia.edu/CAVE/software/softlib/coil-100.php"
@@ -39,8 +39,7 @@ def splits(spec: Mapping[str, Any]) -> list[str]:
 
 def read(root: str | Path, split: str, spec: Mapping[str, Any]) -> Source:
     """One group per object, its views sorted by turntable angle."""
-    if split not in SPLITS:
-        raise DatasetError(f"{NAME} has no split '{split}'; it has: {', '.join(SPLITS)}")
+    check_split(NAME, split, SPLITS)
     folder = images_folder(Path(root).expanduser())
     views = scan(folder)
     views = select_objects(views, spec["objects"], folder, "obj{}__0.png", NAME, PUBLISHED)

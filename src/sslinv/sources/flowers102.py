@@ -16,7 +16,7 @@ import pandas as pd
 import scipy.io
 
 from sslinv.errors import DatasetError
-from sslinv.sources import Source, malformed, require
+from sslinv.sources import Source, check_split, malformed, require
 
 KIND = "flowers102"
 PUBLISHED = "https://www.robots.ox.ac.uk/~vgg/data/flowers/102/"
@@ -32,8 +32,7 @@ def splits(spec: Mapping[str, Any]) -> list[str]:
 
 def read(root: str | Path, split: str, spec: Mapping[str, Any]) -> Source:
     """Image paths and 0-based labels of one split, ordered by image id."""
-    if split not in SET_VARIABLES:
-        raise DatasetError(f"{NAME} has no split '{split}'; it has: {', '.join(SET_VARIABLES)}")
+    check_split(NAME, split, SET_VARIABLES)
     folder = dataset_folder(Path(root).expanduser())
     labels = mat_vector(folder / "imagelabels.mat", "labels")
     ids = np.sort(mat_vector(folder / "setid.mat", SET_VARIABLES[split]))

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from sslinv.errors import DatasetError
-from sslinv.sources import Source, malformed, require
+from sslinv.sources import Source, check_split, malformed, require
 
 KIND = "imagenet"
 PUBLISHED = (
@@ -42,8 +42,7 @@ def splits(spec: Mapping[str, Any]) -> list[str]:
 
 def read(root: str | Path, split: str, spec: Mapping[str, Any]) -> Source:
     """Image paths and labels of one split, ordered by class then file name."""
-    if split not in SPLITS:
-        raise DatasetError(f"{NAME} has no split '{split}'; it has: {', '.join(SPLITS)}")
+    check_split(NAME, split, SPLITS)
     root = Path(root).expanduser()
     images = images_folder(root)
     wnids = class_folders(images / "train")

@@ -29,7 +29,7 @@ import scipy.io
 from scipy.io.matlab import MatReadError
 
 from sslinv.errors import DatasetError
-from sslinv.sources import Source, malformed, require
+from sslinv.sources import Source, check_split, malformed, require
 from sslinv.sources.keypoints import centred_square, keypoint_frame, normalise, square_boxes
 
 KIND = "lsp"
@@ -46,8 +46,7 @@ def splits(spec: Mapping[str, Any]) -> list[str]:
 
 def read(root: str | Path, split: str, spec: Mapping[str, Any]) -> Source:
     """Image paths, square boxes and box-relative joints with visibility, in image order."""
-    if split not in SPLITS:
-        raise DatasetError(f"{NAME} has no split '{split}'; it has: {', '.join(SPLITS)}")
+    check_split(NAME, split, SPLITS)
     root = Path(root).expanduser()
     joints_path = require(root / "joints.mat", "the joints file", NAME, PUBLISHED)
     points, visible, digits = load_joints(joints_path)

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from sslinv.errors import DatasetError
-from sslinv.sources import Source, malformed, require
+from sslinv.sources import Source, check_split, malformed, require
 from sslinv.sources.keypoints import keypoint_frame, normalise, square_boxes
 
 KIND = "w300"
@@ -41,8 +41,7 @@ def splits(spec: Mapping[str, Any]) -> list[str]:
 
 def read(root: str | Path, split: str, spec: Mapping[str, Any]) -> Source:
     """Image paths, square face boxes and box-relative landmarks of one split, sorted by path."""
-    if split not in SPLIT_DIRS:
-        raise DatasetError(f"{NAME} has no split '{split}'; it has: {', '.join(SPLIT_DIRS)}")
+    check_split(NAME, split, SPLIT_DIRS)
     check_disjoint(spec["train_dirs"], spec["test_dirs"])
     root = require(Path(root).expanduser(), "the dataset folder", NAME, PUBLISHED)
     paths = find_images(root, spec[SPLIT_DIRS[split]])

@@ -62,7 +62,7 @@ def test_smoke_workflow_through_the_slurm_profile(tmp_path):
             "--slurm-status-command", "squeue",
             "--slurm-no-account",
             "--slurm-init-seconds-before-status-checks", "2",
-            "--seconds-between-status-checks", "3",
+            "--seconds-between-status-checks", "2",
             "--max-threads", "2",
             "--jobs", "8",
             "--latency-wait", "5",

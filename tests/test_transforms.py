@@ -310,3 +310,11 @@ def test_non_contiguous_input_is_accepted(name):
     torch.testing.assert_close(
         transform.apply_grid(x, values), transform.apply_grid(x.contiguous(), values)
     )
+
+
+def test_light_name_list_matches_the_registry():
+    """Planning the DAG reads the names without torch; they must be the registry's."""
+    from sslinv.transform_names import TRANSFORM_NAMES
+    from sslinv.transforms import TRANSFORMS
+
+    assert tuple(TRANSFORMS) == TRANSFORM_NAMES

@@ -91,21 +91,25 @@ def _deepest(error: jsonschema.ValidationError) -> jsonschema.ValidationError:
     return error
 
 
-def validate(config: Mapping[str, Any], schema: dict | None = None) -> dict:
-    """Return a checked copy of ``config`` with defaults filled; raise ConfigError otherwise."""
+def validate(
+    config: Mapping[str, Any], schema: dict | None = None, *, augmentations: bool = True
+) -> dict:
+    """Return a checked copy of ``config`` with defaults filled; raise ConfigError otherwise.
+
+    ``augmentations=False`` skips building the augmentation pipelines (which imports torch):
+    for the re-planning inside cluster jobs, whose config was fully checked at submission.
+    """
     checked = copy.deepcopy(dict(config))
     validator = _DefaultFillingValidator(schema or load_schema())
     errors = sorted(validator.iter_errors(checked), key=lambda e: list(map(str, e.path)))
     if errors:
         messages = sorted({_describe(_deepest(e)) for e in errors})
         raise ConfigError("invalid config:\n  - " + "\n  - ".join(messages))
-    _check_semantics(checked)
+    _check_semantics(checked, augmentations=augmentations)
     return checked
 
 
-def _check_semantics(config: dict) -> None:
-    from sslinv.augment import build_augmentation
-
+def _check_semantics(config: dict, *, augmentations: bool = True) -> None:
     datasets = config["datasets"]
     pretrain = config["pretrain"]
     if pretrain["dataset"] not in datasets:
@@ -113,19 +117,13 @@ def _check_semantics(config: dict) -> None:
             f"config value 'pretrain.dataset' = {pretrain['dataset']!r} is not a declared "
             f"dataset; declared: {', '.join(datasets)}."
         )
-    for name, spec in pretrain["variants"].items():
+    for name in pretrain["variants"]:
         if name in BASELINE_NAMES:
             raise ConfigError(
                 f"pretrain variant '{name}' clashes with the baseline of that name; rename it."
             )
-        try:
-            build_augmentation(spec)
-        except ValueError as err:
-            raise ConfigError(f"config 'pretrain.variants.{name}': {err}") from None
-    try:
-        build_augmentation(config["baselines"]["supervised"]["augmentations"])
-    except ValueError as err:
-        raise ConfigError(f"config 'baselines.supervised.augmentations': {err}") from None
+    if augmentations:
+        _check_augmentations(config)
     for name in config["features"]["datasets"]:
         _check_split(config, "features.datasets", name, None)
     trained = trained_models(config)
@@ -137,6 +135,20 @@ def _check_semantics(config: dict) -> None:
             )
     _resolve_roots(config)
     _check_evaluation(config)
+
+
+def _check_augmentations(config: dict) -> None:
+    from sslinv.augment import build_augmentation
+
+    lists = {f"pretrain.variants.{n}": s for n, s in config["pretrain"]["variants"].items()}
+    lists["baselines.supervised.augmentations"] = config["baselines"]["supervised"][
+        "augmentations"
+    ]
+    for where, spec in lists.items():
+        try:
+            build_augmentation(spec)
+        except ValueError as err:
+            raise ConfigError(f"config '{where}': {err}") from None
 
 
 def _resolve_roots(config: dict) -> None:
@@ -175,7 +187,7 @@ def _check_split(config: dict, where: str, dataset: str, split: str | None) -> N
 
 def _check_evaluation(config: dict) -> None:
     """Invariance, probes and fusion may only refer to things the config declares."""
-    from sslinv.transforms import TRANSFORMS
+    from sslinv.transform_names import TRANSFORM_NAMES as TRANSFORMS
 
     invariance = config["invariance"]
     ref = invariance["reference"]

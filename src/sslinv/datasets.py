@@ -10,12 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-import torch
-import torch.nn.functional as F
 
 from sslinv.errors import DatasetError
 from sslinv.io import save_csv, save_npy
@@ -33,6 +31,9 @@ SOURCE_KINDS = (
     "aloi",
     "causal3dident",
 )
+if TYPE_CHECKING:  # torch is imported where pixels are made: planning the DAG needs none
+    import torch
+
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".ppm", ".tif", ".tiff", ".webp")
 LABELLED_SPLITS = ("train", "val", "test")
 GROUP_PREFIX = "groups_"
@@ -213,6 +214,8 @@ def _scenes_split(
 
 def load_digits(image_size: int) -> tuple[np.ndarray, np.ndarray]:
     """scikit-learn's 8x8 handwritten digits, upsampled to ``image_size`` RGB (ships offline)."""
+    import torch
+    import torch.nn.functional as F
     from sklearn.datasets import load_digits as sk_load_digits
 
     bunch = sk_load_digits()
@@ -344,6 +347,8 @@ def load_split(data_dir: str | Path, split: str | None = None) -> tuple[np.ndarr
 
 def to_tensor(images: np.ndarray, device: str | torch.device = "cpu") -> torch.Tensor:
     """uint8 N x H x W x 3 -> uint8 tensor N x 3 x H x W on ``device`` (kept as bytes)."""
+    import torch
+
     array = np.ascontiguousarray(images)
     if not array.flags.writeable:  # memory-mapped read-only: torch wants its own copy
         array = array.copy()

@@ -12,11 +12,11 @@ from sslinv.config import (
     trained_models,
     validate,
 )
-from sslinv.transforms import TRANSFORMS as _ALL_TRANSFORMS
+from sslinv.transform_names import TRANSFORM_NAMES
 
 
 def all_transforms():
-    return list(_ALL_TRANSFORMS)
+    return list(TRANSFORM_NAMES)
 
 
 from sslinv.datasets import (
@@ -27,13 +27,17 @@ from sslinv.datasets import (
     sheet_splits,
 )
 
-# Validate once when the DAG is built: a wrong key stops here with its name.
+# Validate when the DAG is built: a wrong key stops here with its name. Cluster jobs plan
+# again before running; their config was checked at submission, so they skip what is slow.
 _checked = validate(
-    config, load_schema(Path(workflow.basedir) / "workflow/schemas/config.schema.yaml")
+    config,
+    load_schema(Path(workflow.basedir) / "workflow/schemas/config.schema.yaml"),
+    augmentations=not workflow.remote_exec,
 )
 config.clear()
 config.update(_checked)
-check_sources(config["datasets"])
+if not workflow.remote_exec:
+    check_sources(config["datasets"])
 
 DATASETS = list(config["datasets"])
 MODELS = model_names(config)

@@ -41,7 +41,7 @@ def _run(command: list[str], cwd: Path, env: dict, timeout: float) -> tuple[int,
 
 
 def _jobs(env: dict) -> list[dict[str, str]]:
-    """Every job the controller still remembers (MinJobAge keeps finished ones 5 min)."""
+    """Every job the controller still remembers (the test cluster keeps them an hour)."""
     text = subprocess.run(
         ["scontrol", "-o", "show", "job"], env=env, capture_output=True, text=True, check=True
     ).stdout

@@ -16,29 +16,22 @@ from sslinv.datasets import write_split
 from sslinv.distributed import World, torchrun_command
 
 from .conftest import tool_env
+from .test_features import SPEC as BASE_SPEC
 
+# The tiny MoCo of the pre-training tests, with batch-norm groups of 16 images.
 SPEC = {
-    "seed": 0,
+    **BASE_SPEC,
     "backbone": {"arch": "resnet18", "width": 4, "stem": "small", "stem_stride": 2},
     "epochs": 6,
     "batch_size": 32,
     "checkpoint_every": 100,
-    "log_every": 1,
     "optimizer": {"lr": 0.05, "momentum": 0.9, "weight_decay": 1e-4, "warmup_epochs": 0},
-    "moco": {
-        "dim": 8,
-        "hidden_dim": 16,
-        "queue_size": 32,
-        "momentum": 0.99,
-        "temperature": 0.2,
-        "shuffle_bn_groups": 2,
-    },
+    "moco": {**BASE_SPEC["moco"], "shuffle_bn_groups": 2},
     "augmentations": [
         {"random_resized_crop": {"scale": [0.5, 1.0]}},
         "horizontal_flip",
         {"color_jitter": {"p": 0.8}},
     ],
-    "min_top1": 0.0,
 }
 
 

@@ -82,3 +82,15 @@ def check_split(dataset: str, split: str, known) -> None:
     """Stop on a split this dataset does not publish, listing the ones it does."""
     if split not in known:
         raise DatasetError(f"{dataset} has no split '{split}'; it has: {', '.join(known)}")
+
+
+def torchvision_download(dataset: str, root: Path, class_name: str, by_hand: str, **kw) -> None:
+    """Fetch through ``torchvision.datasets.<class_name>(download=True)`` (opt-in, never at
+    test time); a failure says how to get the files by hand instead.
+    """
+    from torchvision import datasets
+
+    try:
+        getattr(datasets, class_name)(root=str(root), download=True, **kw)
+    except (OSError, RuntimeError) as err:
+        raise DatasetError(f"{dataset}: download into '{root}' failed ({err}); {by_hand}") from None

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from sslinv.errors import DatasetError
-from sslinv.sources import Source, check_split, require
+from sslinv.sources import Source, check_split, require, torchvision_download
 
 KIND = "caltech101"
 PUBLISHED = "https://data.caltech.edu/records/mzrjq-6wc02"
@@ -119,12 +119,10 @@ def download(root: Path) -> None:
     root = Path(root).expanduser()
     if _find_categories(root) is not None:
         return
-    from torchvision import datasets
-
-    try:
-        datasets.Caltech101(root=str(root), target_type="category", download=True)
-    except (OSError, RuntimeError) as err:
-        raise DatasetError(
-            f"{NAME}: download into '{root}' failed ({err}); download it by hand from "
-            f"{PUBLISHED} and extract '{FOLDER}' there"
-        ) from None
+    torchvision_download(
+        NAME,
+        root,
+        "Caltech101",
+        f"download it by hand from {PUBLISHED} and extract '{FOLDER}' there",
+        target_type="category",
+    )

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from sslinv.errors import DatasetError
-from sslinv.sources import Source, check_split, malformed, require
+from sslinv.sources import Source, check_split, malformed, require, torchvision_download
 from sslinv.sources.keypoints import centred_square, keypoint_frame, normalise
 
 KIND = "celeba"
@@ -148,12 +148,12 @@ def download(root: str | Path) -> None:
         return
     except DatasetError:
         pass
-    from torchvision import datasets
-
-    try:
-        datasets.CelebA(root=str(root), split="all", target_type="landmarks", download=True)
-    except (OSError, RuntimeError) as err:
-        raise DatasetError(
-            f"{NAME}: download into '{root}' failed ({err}); the Google Drive files are often "
-            f"over their quota, so download them by hand from {PUBLISHED} and extract them there"
-        ) from None
+    torchvision_download(
+        NAME,
+        root,
+        "CelebA",
+        f"the Google Drive files are often over their quota, so download them by hand "
+        f"from {PUBLISHED} and extract them there",
+        split="all",
+        target_type="landmarks",
+    )

@@ -14,8 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sslinv.errors import DatasetError
-from sslinv.sources import Source, check_split, malformed, require
+from sslinv.sources import Source, check_split, malformed, require, torchvision_download
 
 KIND = "cifar10"
 PUBLISHED = "https://www.cs.toronto.edu/~kriz/cifar.html"
@@ -101,12 +100,10 @@ def download(root: Path) -> None:
     root = Path(root).expanduser()
     if (root / "batches.meta").is_file() or (root / FOLDER / "batches.meta").is_file():
         return
-    from torchvision import datasets
-
-    try:
-        datasets.CIFAR10(root=str(root), train=True, download=True)
-    except (OSError, RuntimeError) as err:
-        raise DatasetError(
-            f"{NAME}: download into '{root}' failed ({err}); download it by hand from "
-            f"{PUBLISHED} and extract it there"
-        ) from None
+    torchvision_download(
+        NAME,
+        root,
+        "CIFAR10",
+        f"download it by hand from {PUBLISHED} and extract it there",
+        train=True,
+    )

@@ -15,8 +15,7 @@ import numpy as np
 import pandas as pd
 import scipy.io
 
-from sslinv.errors import DatasetError
-from sslinv.sources import Source, check_split, malformed, require
+from sslinv.sources import Source, check_split, malformed, require, torchvision_download
 
 KIND = "flowers102"
 PUBLISHED = "https://www.robots.ox.ac.uk/~vgg/data/flowers/102/"
@@ -93,12 +92,11 @@ def download(root: Path) -> None:
     root = Path(root).expanduser()
     if (root / "setid.mat").is_file() or (root / FOLDER / "setid.mat").is_file():
         return
-    from torchvision import datasets
-
-    try:
-        datasets.Flowers102(root=str(root), split="train", download=True)
-    except (OSError, RuntimeError) as err:
-        raise DatasetError(
-            f"{NAME}: download into '{root}' failed ({err}); download '102flowers.tgz', "
-            f"'imagelabels.mat' and 'setid.mat' by hand from {PUBLISHED} into '{root}'"
-        ) from None
+    torchvision_download(
+        NAME,
+        root,
+        "Flowers102",
+        f"download '102flowers.tgz', 'imagelabels.mat' and 'setid.mat' by hand from "
+        f"{PUBLISHED} into '{root}'",
+        split="train",
+    )

@@ -43,13 +43,11 @@ def install() -> None:
     if all(Path(d).exists() for d in DAEMONS):
         return
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    subprocess.run(
-        ["apt-get", "install", "-y", "--no-install-recommends", *PACKAGES],
-        check=True,
-        env=env,
-        capture_output=True,
-        timeout=600,
-    )
+    command = ["apt-get", "install", "-y", "--no-install-recommends", *PACKAGES]
+    done = subprocess.run(command, env=env, capture_output=True, timeout=600, check=False)
+    if done.returncode != 0:  # a fresh image may have no package lists yet
+        subprocess.run(["apt-get", "update"], env=env, capture_output=True, timeout=600, check=True)
+        subprocess.run(command, env=env, capture_output=True, timeout=600, check=True)
 
 
 def write_config(folder: Path, *, cpus: int, memory_mb: int, gpus: int = 1) -> Path:

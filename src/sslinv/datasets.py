@@ -111,11 +111,8 @@ def prepare_split(
     elif kind == "digits":
         images, latents = _labelled_split(*load_digits(image_size), spec, split)
     elif kind == "imagefolder":
-        paths, labels, classes = scan_imagefolder(spec["root"], dataset=name)
-        keep = _split_indices(labels, spec, split)
-        images = decode_images([paths[i] for i in keep], image_size)
-        latents = pd.DataFrame({"label": labels[keep], "path": [str(paths[i]) for i in keep]})
-        latents["class_name"] = [classes[i] for i in labels[keep]]
+        _write_source(_imagefolder_source(name, spec, split), image_size, Path(out_dir), workers)
+        return
     else:  # the schema rejects other kinds; this guards direct API use
         raise DatasetError(f"unknown dataset kind {kind!r}")
     write_split(out_dir, images, latents)
@@ -164,19 +161,32 @@ def _sheet_columns(spec: Mapping[str, Any], split: str, latents: pd.DataFrame) -
 def _prepare_source(
     name: str, spec: Mapping[str, Any], split: str, image_size: int, out_dir: Path, workers: int
 ) -> None:
-    """Read a published layout and decode it straight into a memory-mapped ``images.npy``.
-
-    Writing through the memory map keeps a split larger than RAM (ImageNet) off the heap;
-    the file appears under its final name only when complete, latents.csv after it.
+    """Read a published layout and decode it (writing through a memory map keeps a split
+    larger than RAM, such as ImageNet, off the heap; files appear only when complete).
     """
-    from sslinv.io import atomic_path
-    from sslinv.sources.decode import decode_source
-
     module = source_module(spec["kind"])
     root = Path(spec["root"]).expanduser()
     if spec.get("download"):
         module.download(root)
-    source = module.read(root, split, spec)
+    _write_source(module.read(root, split, spec), image_size, out_dir, workers)
+
+
+def _imagefolder_source(name: str, spec: Mapping[str, Any], split: str):
+    """One seeded, stratified split of a folder of class subfolders, as a Source."""
+    from sslinv.sources import Source
+
+    paths, labels, classes = scan_imagefolder(spec["root"], dataset=name)
+    keep = _split_indices(labels, spec, split)
+    latents = pd.DataFrame({"label": labels[keep], "path": [str(paths[i]) for i in keep]})
+    latents["class_name"] = [classes[i] for i in labels[keep]]
+    return Source(latents=latents, paths=[paths[i] for i in keep])
+
+
+def _write_source(source, image_size: int, out_dir: Path, workers: int) -> None:
+    """Decode a Source straight into a memory-mapped ``images.npy``, then its latents."""
+    from sslinv.io import atomic_path
+    from sslinv.sources.decode import decode_source
+
     shape = (len(source), image_size, image_size, 3)
     with atomic_path(out_dir / "images.npy", suffix=".npy") as tmp:
         images = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=shape)
@@ -293,30 +303,6 @@ def scan_imagefolder(root: str | Path, *, dataset: str = "imagefolder") -> tuple
             "a labelled dataset needs at least 2"
         )
     return paths, np.asarray(labels, dtype=np.int64), classes
-
-
-def decode_images(paths: Sequence[Path], image_size: int) -> np.ndarray:
-    """Decode, resize the shorter side to ``image_size`` and centre-crop, as uint8 RGB."""
-    from PIL import Image, UnidentifiedImageError
-
-    out = np.empty((len(paths), image_size, image_size, 3), dtype=np.uint8)
-    for i, path in enumerate(paths):
-        try:
-            with Image.open(path) as img:
-                img = img.convert("RGB")
-                scale = image_size / min(img.size)
-                size = (
-                    max(image_size, round(img.width * scale)),
-                    max(image_size, round(img.height * scale)),
-                )
-                img = img.resize(size, Image.BILINEAR)
-                left, top = (img.width - image_size) // 2, (img.height - image_size) // 2
-                out[i] = np.asarray(img.crop((left, top, left + image_size, top + image_size)))
-        except (UnidentifiedImageError, OSError) as err:
-            raise DatasetError(
-                f"cannot read image '{path}' ({err}); delete or replace the corrupt file"
-            ) from None
-    return out
 
 
 # --------------------------------------------------------------------------- loading

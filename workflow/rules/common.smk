@@ -94,7 +94,8 @@ def stage_threads(stage):
 
 def gpu_request(wildcards):
     """One GPU, unless this run is local on a machine without any (compute.device auto):
-    then the profile's GPU cap must not queue CPU jobs behind each other. Decided per job,
+    then a GPU cap (profiles/workstation, --resources gpu=N) must not queue CPU jobs behind
+    each other. Decided per job,
     when the executor is known (a cluster's login node has no GPU but its jobs get one).
     """
     from sslinv.gpu_slots import device_count
